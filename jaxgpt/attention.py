@@ -1,0 +1,136 @@
+"""Multi-head attention (Vaswani et al. 2017, section 3.2), the heart of the transformer.
+
+Two paths compute the same numbers:
+- the readable one, `attention_weights` then `weights @ v`: q k^T, mask, softmax, as in the
+  paper's equation 1 and `reference.attention`;
+- the fast one, `jax.nn.dot_product_attention`, which XLA or cuDNN may fuse into one kernel.
+
+Masks are boolean, broadcastable to [B, H, T, S], and True where a query may attend to a key.
+"""
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgpt.positional import RotaryEmbedding
+
+
+def causal_mask(T, S=None):
+    """[T, S] bool, True where query t may see key s: s <= t + (S - T) (the last T of S positions)."""
+    S = T if S is None else S
+    return jnp.tril(jnp.ones((T, S), dtype=bool), k=S - T)
+
+
+def padding_mask(tokens_BxS, pad_id):
+    """[B, 1, 1, S] bool, True at real tokens: broadcasts over heads and queries."""
+    return (tokens_BxS != pad_id)[:, None, None, :]
+
+
+def attention_weights(q_BxHxTxD, k_BxHxSxD, mask=None):
+    """softmax(q k^T / sqrt(D)) with masked-out scores set to the most negative number."""
+    D = q_BxHxTxD.shape[-1]
+    # dividing by sqrt(D) keeps the scores' variance near 1, so softmax does not saturate
+    scores_BxHxTxS = q_BxHxTxD @ jnp.swapaxes(k_BxHxSxD, -1, -2) / math.sqrt(D)  # [T, D] @ [D, S] -> [T, S]
+    if mask is not None:
+        # the most negative number, not -inf: a fully masked row then stays finite (uniform)
+        scores_BxHxTxS = jnp.where(mask, scores_BxHxTxS, jnp.finfo(scores_BxHxTxS.dtype).min)
+    return jax.nn.softmax(scores_BxHxTxS, axis=-1)
+
+
+def attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask=None):
+    """Scaled dot-product attention. Returns (out [..., T, D], weights [..., T, S])."""
+    weights_BxHxTxS = attention_weights(q_BxHxTxD, k_BxHxSxD, mask)
+    out_BxHxTxD = weights_BxHxTxS @ v_BxHxSxD  # [T, S] @ [S, D] -> [T, D] for each b, h
+    return out_BxHxTxD, weights_BxHxTxS
+
+
+def split_heads(x_BxTxC, n_head):
+    """[B, T, C] -> [B, H, T, D]: each head gets its own D = C // H channels."""
+    B, T, C = x_BxTxC.shape
+    return x_BxTxC.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)
+
+
+def merge_heads(x_BxHxTxD):
+    """[B, H, T, D] -> [B, T, C]: concatenate the heads again."""
+    B, H, T, D = x_BxHxTxD.shape
+    return x_BxHxTxD.transpose(0, 2, 1, 3).reshape(B, T, H * D)
+
+
+def _as_4d(mask):
+    """jax.nn.dot_product_attention wants a 4-D mask; add leading axes of size 1."""
+    return mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
+
+
+class MultiHeadAttention(nn.Module):
+    """Self-attention over x [B, T, C], or cross-attention from x to a context [B, S, C].
+
+    Self-attention projects q, k, v with one fused `c_attn` (C -> 3C, GPT-2's layout);
+    cross-attention uses `c_q` on x and `c_kv` on the context. `c_proj` mixes the heads.
+
+    `implementation`: "manual" (the readable path) or "xla"/"cudnn" (`jax.nn.dot_product_attention`).
+    The fast path has no attention dropout, so while dropout is active the manual path runs.
+    Attention weights [B, H, T, S] are sown into the "intermediates" collection: call
+    `apply(..., mutable=["intermediates"])` to get them; that also selects the manual path,
+    since only it computes the weights.
+    """
+
+    n_head: int
+    dropout: float = 0.0
+    bias: bool = True
+    causal: bool = False  # hide future keys: query t sees keys s <= t
+    rotary: bool = False  # turn q and k by their positions (RoPE); self-attention only
+    implementation: str = "manual"
+    init_std: float = 0.02
+    proj_init_std: float = 0.02  # GPT-2 shrinks the residual projection by 1/sqrt(2 * n_layer)
+
+    @nn.compact
+    def __call__(self, x_BxTxC, context_BxSxC=None, mask=None, deterministic=True):
+        B, T, C = x_BxTxC.shape
+        if C % self.n_head:
+            raise ValueError(f"width {C} is not divisible by n_head={self.n_head}: choose a multiple of n_head")
+
+        def dense(features, name, std=self.init_std):
+            return nn.Dense(features, use_bias=self.bias, kernel_init=nn.initializers.normal(std), name=name)
+
+        if context_BxSxC is None:
+            qkv_BxTx3C = dense(3 * C, "c_attn")(x_BxTxC)
+            q_BxTxC, k_BxSxC, v_BxSxC = jnp.split(qkv_BxTx3C, 3, axis=-1)
+        else:
+            if self.rotary:
+                raise ValueError("rotary=True applies to self-attention only: do not pass a context")
+            q_BxTxC = dense(C, "c_q")(x_BxTxC)
+            kv_BxSx2C = dense(2 * C, "c_kv")(context_BxSxC)
+            k_BxSxC, v_BxSxC = jnp.split(kv_BxSx2C, 2, axis=-1)
+        q_BxHxTxD = split_heads(q_BxTxC, self.n_head)
+        k_BxHxSxD = split_heads(k_BxSxC, self.n_head)
+        v_BxHxSxD = split_heads(v_BxSxC, self.n_head)
+        if self.rotary:
+            positions_T = jnp.arange(T)
+            q_BxHxTxD = RotaryEmbedding()(q_BxHxTxD, positions_T)
+            k_BxHxSxD = RotaryEmbedding()(k_BxHxSxD, positions_T)
+        if self.causal:
+            S = k_BxHxSxD.shape[2]
+            mask = causal_mask(T, S) if mask is None else jnp.logical_and(mask, causal_mask(T, S))
+
+        dropout_active = not deterministic and self.dropout > 0.0
+        wants_weights = self.is_mutable_collection("intermediates")
+        if self.implementation == "manual" or dropout_active or wants_weights:
+            weights_BxHxTxS = attention_weights(q_BxHxTxD, k_BxHxSxD, mask)
+            self.sow("intermediates", "attention_weights", weights_BxHxTxS)
+            weights_BxHxTxS = nn.Dropout(self.dropout)(weights_BxHxTxS, deterministic=deterministic)
+            out_BxHxTxD = weights_BxHxTxS @ v_BxHxSxD
+        else:
+            # the fused kernel wants heads on axis 2: [B, T, H, D]
+            out_BxTxHxD = jax.nn.dot_product_attention(
+                q_BxHxTxD.transpose(0, 2, 1, 3),
+                k_BxHxSxD.transpose(0, 2, 1, 3),
+                v_BxHxSxD.transpose(0, 2, 1, 3),
+                mask=None if mask is None else _as_4d(mask),
+                implementation=self.implementation,
+            )
+            out_BxHxTxD = out_BxTxHxD.transpose(0, 2, 1, 3)
+
+        y_BxTxC = dense(C, "c_proj", std=self.proj_init_std)(merge_heads(out_BxHxTxD))
+        return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)

@@ -1,0 +1,65 @@
+"""One transformer block: attention and feed-forward sub-layers, each inside a residual connection."""
+
+import flax.linen as nn
+
+from jaxgpt.attention import MultiHeadAttention
+from jaxgpt.feedforward import FeedForward
+from jaxgpt.layernorm import LayerNorm
+
+
+class TransformerBlock(nn.Module):
+    """Self-attention, optional cross-attention (decoders of encoder-decoder models), feed-forward.
+
+    norm_first=True is GPT-2's pre-LN: x + f(LN(x)), with a clean residual path from input to
+    output. norm_first=False is the 2017 paper's post-LN: LN(x + f(x)).
+    Sub-module names follow GPT-2 (`ln_1`, `attn`, `ln_2`, `mlp`) and Hugging Face's GPT-2
+    cross-attention (`ln_cross_attn`, `crossattention`).
+    """
+
+    n_head: int
+    d_ff: int  # F, the feed-forward's inner width
+    dropout: float = 0.0
+    bias: bool = True
+    causal: bool = False
+    cross_attention: bool = False
+    norm_first: bool = True
+    rotary: bool = False
+    activation: str = "gelu_tanh"
+    attention_impl: str = "manual"
+    layer_norm_epsilon: float = 1e-5
+    init_std: float = 0.02
+    proj_init_std: float = 0.02
+
+    @nn.compact
+    def __call__(self, x_BxTxC, mask=None, context_BxSxC=None, context_mask=None, deterministic=True):
+        if self.cross_attention != (context_BxSxC is not None):
+            raise ValueError(
+                f"cross_attention={self.cross_attention} but context "
+                f"{'was not' if self.cross_attention else 'was'} given: pass a context exactly when cross_attention"
+            )
+
+        def residual(ln_name, sublayer, y_BxTxC):
+            ln = LayerNorm(self.layer_norm_epsilon, use_bias=self.bias, name=ln_name)
+            if self.norm_first:
+                return y_BxTxC + sublayer(ln(y_BxTxC))
+            return ln(y_BxTxC + sublayer(y_BxTxC))
+
+        def attention(name, causal, rotary):
+            return MultiHeadAttention(
+                self.n_head, self.dropout, self.bias, causal, rotary, self.attention_impl,
+                self.init_std, self.proj_init_std, name=name,
+            )
+
+        self_attention = attention("attn", self.causal, self.rotary)
+        x_BxTxC = residual("ln_1", lambda y: self_attention(y, mask=mask, deterministic=deterministic), x_BxTxC)
+        if self.cross_attention:
+            cross_attention = attention("crossattention", causal=False, rotary=False)
+            x_BxTxC = residual(
+                "ln_cross_attn",
+                lambda y: cross_attention(y, context_BxSxC, mask=context_mask, deterministic=deterministic),
+                x_BxTxC,
+            )
+        mlp = FeedForward(
+            self.d_ff, self.dropout, self.bias, self.activation, self.init_std, self.proj_init_std, name="mlp"
+        )
+        return residual("ln_2", lambda y: mlp(y, deterministic=deterministic), x_BxTxC)
