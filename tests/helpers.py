@@ -1,0 +1,32 @@
+"""Small helpers shared by the tests: float64 copies and one tolerance rule."""
+
+import jax
+import numpy as np
+
+from jaxgpt import reference
+
+# float32 computation against the float64 reference: relative and absolute error bound
+TOL = 2e-5
+
+
+def f64(tree):
+    """A float64 NumPy copy of a pytree of parameters or an array."""
+    return reference.as_float64(tree)
+
+
+def assert_close(actual, expected, tol=TOL):
+    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), rtol=tol, atol=tol)
+
+
+def random_mask(rng, shape, keep=0.7):
+    """A random boolean mask that keeps at least one key (the last axis) in every row."""
+    mask = rng.random(shape) < keep
+    mask[..., 0] = True
+    return mask
+
+
+def randomise(params, seed=1, scale=0.3):
+    """Replace every parameter (LayerNorm ones and zeros included) by random values, so each is tested."""
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(seed), len(leaves))
+    return jax.tree.unflatten(tree, [scale * jax.random.normal(k, leaf.shape) for k, leaf in zip(keys, leaves)])

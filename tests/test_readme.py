@@ -1,0 +1,21 @@
+"""The README's Python examples run as written, and the two commands lead it."""
+
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_starts_with_the_two_commands():
+    first_block = README.read_text().split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert first_block[0].startswith("pip install -e . && python scripts/train.py")
+    assert first_block[1].startswith('pip install -e ".[test]" && python -m pytest -q')
+
+
+def test_readme_python_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert len(blocks) >= 2
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+    assert namespace["logits_BxTxV"].shape == (1, 3, 30)
