@@ -17,10 +17,14 @@ import jax.numpy as jnp
 from jaxgpt.positional import RotaryEmbedding
 
 
-def causal_mask(T, S=None):
-    """[T, S] bool, True where query t may see key s: s <= t + (S - T) (the last T of S positions)."""
+def causal_mask(T, S=None, offset=None):
+    """[T, S] bool, True where query t may see key s: s <= offset + t.
+
+    The T queries sit at positions offset .. offset + T - 1 of the S keys; by default they are
+    the last T (offset = S - T). With a KV cache the offset is the number of cached tokens."""
     S = T if S is None else S
-    return jnp.tril(jnp.ones((T, S), dtype=bool), k=S - T)
+    offset = S - T if offset is None else offset
+    return jnp.arange(S)[None, :] <= offset + jnp.arange(T)[:, None]
 
 
 def padding_mask(tokens_BxS, pad_id):
@@ -33,10 +37,11 @@ def attention_weights(q_BxHxTxD, k_BxHxSxD, mask=None):
     D = q_BxHxTxD.shape[-1]
     # dividing by sqrt(D) keeps the scores' variance near 1, so softmax does not saturate
     scores_BxHxTxS = q_BxHxTxD @ jnp.swapaxes(k_BxHxSxD, -1, -2) / math.sqrt(D)  # [T, D] @ [D, S] -> [T, S]
+    scores_BxHxTxS = scores_BxHxTxS.astype(jnp.float32)  # softmax in float32, even in bfloat16 runs
     if mask is not None:
         # the most negative number, not -inf: a fully masked row then stays finite (uniform)
-        scores_BxHxTxS = jnp.where(mask, scores_BxHxTxS, jnp.finfo(scores_BxHxTxS.dtype).min)
-    return jax.nn.softmax(scores_BxHxTxS, axis=-1)
+        scores_BxHxTxS = jnp.where(mask, scores_BxHxTxS, jnp.finfo(jnp.float32).min)
+    return jax.nn.softmax(scores_BxHxTxS, axis=-1).astype(q_BxHxTxD.dtype)
 
 
 def attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask=None):
@@ -74,6 +79,10 @@ class MultiHeadAttention(nn.Module):
     Attention weights [B, H, T, S] are sown into the "intermediates" collection: call
     `apply(..., mutable=["intermediates"])` to get them; that also selects the manual path,
     since only it computes the weights.
+
+    `decode=True` (causal self-attention only) keeps a KV cache in the "cache" collection:
+    keys and values of every token seen so far, up to `max_len`. Each call appends its T new
+    tokens and attends over everything cached, so generating one token costs one token's work.
     """
 
     n_head: int
@@ -84,9 +93,10 @@ class MultiHeadAttention(nn.Module):
     implementation: str = "manual"
     init_std: float = 0.02
     proj_init_std: float = 0.02  # GPT-2 shrinks the residual projection by 1/sqrt(2 * n_layer)
+    max_len: int = 0  # length of the KV cache for decode=True
 
     @nn.compact
-    def __call__(self, x_BxTxC, context_BxSxC=None, mask=None, deterministic=True):
+    def __call__(self, x_BxTxC, context_BxSxC=None, mask=None, deterministic=True, decode=False):
         B, T, C = x_BxTxC.shape
         if C % self.n_head:
             raise ValueError(f"width {C} is not divisible by n_head={self.n_head}: choose a multiple of n_head")
@@ -98,21 +108,39 @@ class MultiHeadAttention(nn.Module):
             qkv_BxTx3C = dense(3 * C, "c_attn")(x_BxTxC)
             q_BxTxC, k_BxSxC, v_BxSxC = jnp.split(qkv_BxTx3C, 3, axis=-1)
         else:
-            if self.rotary:
-                raise ValueError("rotary=True applies to self-attention only: do not pass a context")
+            if self.rotary or decode:
+                raise ValueError("rotary=True and decode=True apply to self-attention only: do not pass a context")
             q_BxTxC = dense(C, "c_q")(x_BxTxC)
             kv_BxSx2C = dense(2 * C, "c_kv")(context_BxSxC)
             k_BxSxC, v_BxSxC = jnp.split(kv_BxSx2C, 2, axis=-1)
         q_BxHxTxD = split_heads(q_BxTxC, self.n_head)
         k_BxHxSxD = split_heads(k_BxSxC, self.n_head)
         v_BxHxSxD = split_heads(v_BxSxC, self.n_head)
+
+        offset = 0  # position of the first of the T queries
+        if decode:
+            if not self.causal or self.max_len < 1:
+                raise ValueError("decode=True needs causal=True and max_len >= 1 (the KV cache length)")
+            cache_shape = (B, self.n_head, self.max_len, C // self.n_head)
+            cached_k = self.variable("cache", "cached_key", jnp.zeros, cache_shape, k_BxHxSxD.dtype)
+            cached_v = self.variable("cache", "cached_value", jnp.zeros, cache_shape, v_BxHxSxD.dtype)
+            cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, jnp.int32))
+            offset = cache_index.value
         if self.rotary:
-            positions_T = jnp.arange(T)
+            positions_T = offset + jnp.arange(T)
             q_BxHxTxD = RotaryEmbedding()(q_BxHxTxD, positions_T)
             k_BxHxSxD = RotaryEmbedding()(k_BxHxSxD, positions_T)
+        if decode:
+            # write the T new keys and values at positions offset .. offset + T - 1, then attend
+            # over the whole cache; the causal mask hides the slots not written yet
+            cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxSxD, (0, 0, offset, 0))
+            cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxSxD, (0, 0, offset, 0))
+            cache_index.value = offset + T
+            k_BxHxSxD, v_BxHxSxD = cached_k.value, cached_v.value
         if self.causal:
             S = k_BxHxSxD.shape[2]
-            mask = causal_mask(T, S) if mask is None else jnp.logical_and(mask, causal_mask(T, S))
+            causal_TxS = causal_mask(T, S, offset if decode else None)
+            mask = causal_TxS if mask is None else jnp.logical_and(mask, causal_TxS)
 
         dropout_active = not deterministic and self.dropout > 0.0
         wants_weights = self.is_mutable_collection("intermediates")

@@ -29,9 +29,10 @@ class TransformerBlock(nn.Module):
     layer_norm_epsilon: float = 1e-5
     init_std: float = 0.02
     proj_init_std: float = 0.02
+    max_len: int = 0  # KV cache length for decode=True
 
     @nn.compact
-    def __call__(self, x_BxTxC, mask=None, context_BxSxC=None, context_mask=None, deterministic=True):
+    def __call__(self, x_BxTxC, mask=None, context_BxSxC=None, context_mask=None, deterministic=True, decode=False):
         if self.cross_attention != (context_BxSxC is not None):
             raise ValueError(
                 f"cross_attention={self.cross_attention} but context "
@@ -47,11 +48,13 @@ class TransformerBlock(nn.Module):
         def attention(name, causal, rotary):
             return MultiHeadAttention(
                 self.n_head, self.dropout, self.bias, causal, rotary, self.attention_impl,
-                self.init_std, self.proj_init_std, name=name,
+                self.init_std, self.proj_init_std, self.max_len, name=name,
             )
 
         self_attention = attention("attn", self.causal, self.rotary)
-        x_BxTxC = residual("ln_1", lambda y: self_attention(y, mask=mask, deterministic=deterministic), x_BxTxC)
+        x_BxTxC = residual(
+            "ln_1", lambda y: self_attention(y, mask=mask, deterministic=deterministic, decode=decode), x_BxTxC
+        )
         if self.cross_attention:
             cross_attention = attention("crossattention", causal=False, rotary=False)
             x_BxTxC = residual(

@@ -19,20 +19,38 @@ class GPT(nn.Module):
     (weight tying, so there is no separate `lm_head`). Parameter names are GPT-2's checkpoint
     keys. Init is GPT-2's: normal(0.02), and residual projections (`c_proj`) normal(0.02 /
     sqrt(2 * n_layer)) so the residual stream's variance does not grow with depth.
+
+    `decode=True` runs with a KV cache (the "cache" collection, `block_size` long): the first
+    call takes the prompt, each later call the next token(s); positions continue from the cache.
     """
 
     config: GPTConfig
 
-    def setup(self):
+    @nn.compact
+    def __call__(self, idx_BxT, deterministic=True, decode=False):
         c = self.config
-        self.wte = nn.Embed(c.vocab_size, c.n_embd, embedding_init=nn.initializers.normal(0.02))
+        T = idx_BxT.shape[1]
+        if T > c.block_size:
+            raise ValueError(
+                f"sequence length {T} exceeds block_size={c.block_size}: crop the input to its last {c.block_size} tokens"
+            )
+        offset = 0  # position of the first token: 0, or the number of tokens already cached
+        if decode:
+            cache_index = self.variable("cache", "position", lambda: jnp.array(0, jnp.int32))
+            offset = cache_index.value
+            cache_index.value = offset + T
+        positions_T = offset + jnp.arange(T)
+
+        wte = nn.Embed(c.vocab_size, c.n_embd, embedding_init=nn.initializers.normal(0.02), name="wte")
+        x_BxTxC = wte(idx_BxT)
         if c.position == "learned":
-            self.wpe = LearnedPositionalEmbedding(c.block_size, c.n_embd)
+            x_BxTxC = x_BxTxC + LearnedPositionalEmbedding(c.block_size, c.n_embd, name="wpe")(positions_T)
         elif c.position == "sinusoidal":
-            self.wpe = SinusoidalPositionalEncoding(c.n_embd)
-        self.drop = nn.Dropout(c.dropout)
-        self.h = [  # a list in setup names the blocks h_0, h_1, ...
-            TransformerBlock(
+            x_BxTxC = x_BxTxC + SinusoidalPositionalEncoding(c.n_embd, name="wpe")(positions_T)
+        # ("rotary" turns q and k inside every attention layer instead)
+        x_BxTxC = nn.Dropout(c.dropout)(x_BxTxC, deterministic=deterministic)
+        for i in range(c.n_layer):
+            x_BxTxC = TransformerBlock(
                 n_head=c.n_head,
                 d_ff=4 * c.n_embd,
                 dropout=c.dropout,
@@ -44,23 +62,8 @@ class GPT(nn.Module):
                 attention_impl=c.attention_impl,
                 layer_norm_epsilon=c.layer_norm_epsilon,
                 proj_init_std=0.02 / math.sqrt(2 * c.n_layer),
-            )
-            for _ in range(c.n_layer)
-        ]
-        self.ln_f = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias)
-
-    def __call__(self, idx_BxT, deterministic=True):
-        T = idx_BxT.shape[1]
-        if T > self.config.block_size:
-            raise ValueError(
-                f"sequence length {T} exceeds block_size={self.config.block_size}: "
-                f"crop the input to its last {self.config.block_size} tokens"
-            )
-        x_BxTxC = self.wte(idx_BxT)
-        if self.config.position != "rotary":  # rotary turns q and k inside attention instead
-            x_BxTxC = x_BxTxC + self.wpe(jnp.arange(T))  # [B, T, C] + [T, C]
-        x_BxTxC = self.drop(x_BxTxC, deterministic=deterministic)
-        for block in self.h:
-            x_BxTxC = block(x_BxTxC, deterministic=deterministic)
-        x_BxTxC = self.ln_f(x_BxTxC)
-        return self.wte.attend(x_BxTxC)  # [B, T, C] @ [C, V] -> [B, T, V]
+                max_len=c.block_size,
+                name=f"h_{i}",
+            )(x_BxTxC, deterministic=deterministic, decode=decode)
+        x_BxTxC = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias, name="ln_f")(x_BxTxC)
+        return wte.attend(x_BxTxC)  # [B, T, C] @ [C, V] -> [B, T, V]

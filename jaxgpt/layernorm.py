@@ -19,10 +19,11 @@ class LayerNorm(nn.Module):
     def __call__(self, x_BxTxC):
         C = x_BxTxC.shape[-1]
         scale_C = self.param("scale", nn.initializers.ones, (C,))
-        mean_BxTx1 = jnp.mean(x_BxTxC, axis=-1, keepdims=True)
-        var_BxTx1 = jnp.mean(jnp.square(x_BxTxC - mean_BxTx1), axis=-1, keepdims=True)
-        xhat_BxTxC = (x_BxTxC - mean_BxTx1) * jax.lax.rsqrt(var_BxTx1 + self.epsilon)
+        x32_BxTxC = x_BxTxC.astype(jnp.float32)  # statistics in float32, even in bfloat16 runs
+        mean_BxTx1 = jnp.mean(x32_BxTxC, axis=-1, keepdims=True)
+        var_BxTx1 = jnp.mean(jnp.square(x32_BxTxC - mean_BxTx1), axis=-1, keepdims=True)
+        xhat_BxTxC = (x32_BxTxC - mean_BxTx1) * jax.lax.rsqrt(var_BxTx1 + self.epsilon)
         y_BxTxC = xhat_BxTxC * scale_C
         if self.use_bias:
             y_BxTxC = y_BxTxC + self.param("bias", nn.initializers.zeros, (C,))
-        return y_BxTxC
+        return y_BxTxC.astype(x_BxTxC.dtype)

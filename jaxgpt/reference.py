@@ -76,10 +76,14 @@ def layer_norm(x_BxTxC, params, epsilon=1e-5):
 # ---- masks ---------------------------------------------------------------------------------
 
 
-def causal_mask(T, S=None):
-    """[T, S] bool, True where query t may see key s: s <= t + (S - T) (the last T of S positions)."""
+def causal_mask(T, S=None, offset=None):
+    """[T, S] bool, True where query t may see key s: s <= offset + t.
+
+    The T queries sit at positions offset .. offset + T - 1 of the S keys; by default they are
+    the last T (offset = S - T). With a KV cache the offset is the number of cached tokens."""
     S = T if S is None else S
-    return np.tril(np.ones((T, S), dtype=bool), k=S - T)
+    offset = S - T if offset is None else offset
+    return np.arange(S)[None, :] <= offset + np.arange(T)[:, None]
 
 
 def padding_mask(tokens_BxS, pad_id):

@@ -1,0 +1,124 @@
+"""Generation: the KV cache against full recomputation, sliding past block_size, sampling filters."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import assert_close, randomise
+
+from jaxgpt import GPT, GPTConfig
+from jaxgpt.generate import generate, sample_logits
+
+BASE = dict(vocab_size=29, block_size=12, n_layer=2, n_head=2, n_embd=16)
+CONFIGS = {
+    "learned": GPTConfig(**BASE),
+    "rotary": GPTConfig(**BASE, position="rotary", attention_impl="xla"),
+    "sinusoidal": GPTConfig(**BASE, position="sinusoidal", bias=False),
+}
+PROMPT = jnp.array([[3, 14, 15, 9, 2], [6, 5, 3, 5, 8]])
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def model_and_params(request):
+    model = GPT(CONFIGS[request.param])
+    # larger weights than GPT-2's init make the logits sharp, so greedy choices are not near-ties
+    params = randomise(model.init(jax.random.key(0), PROMPT)["params"], scale=0.5)
+    return model, params
+
+
+def test_cached_logits_equal_full_recomputation_at_every_step(model_and_params):
+    model, params = model_and_params
+    tokens = np.asarray(jax.random.randint(jax.random.key(1), (2, 12), 0, 29))
+    logits, variables = model.apply({"params": params}, tokens[:, :4], decode=True, mutable=["cache"])
+    full = model.apply({"params": params}, tokens)
+    assert_close(logits, full[:, :4], tol=1e-5)
+    step = jax.jit(lambda cache, token: model.apply({"params": params, "cache": cache}, token, decode=True, mutable=["cache"]))
+    cache = variables["cache"]
+    for t in range(4, 12):
+        logits, variables = step(cache, tokens[:, t : t + 1])
+        cache = variables["cache"]
+        # without the cache: the whole prefix, which must agree at its last position
+        assert_close(logits[:, 0], full[:, t], tol=1e-5)
+
+
+def naive_greedy(model, params, prompt, max_new_tokens):
+    """nanoGPT's generate loop: crop to block_size, full forward, argmax, append."""
+    idx = np.asarray(prompt)
+    for _ in range(max_new_tokens):
+        logits = model.apply({"params": params}, idx[:, -model.config.block_size :])
+        idx = np.concatenate([idx, np.asarray(jnp.argmax(logits[:, -1], axis=-1))[:, None]], axis=1)
+    return idx
+
+
+def test_greedy_equals_nanogpt_loop_with_and_without_cache_past_block_size(model_and_params):
+    model, params = model_and_params
+    n = 15  # 5 + 15 = 20 tokens > block_size 12: the context slides
+    expected = naive_greedy(model, params, PROMPT, n)
+    cached = generate(model, params, PROMPT, n, rng=jax.random.key(0), temperature=0.0)
+    uncached = generate(model, params, PROMPT, n, rng=jax.random.key(0), temperature=0.0, use_cache=False)
+    np.testing.assert_array_equal(cached, expected)
+    np.testing.assert_array_equal(uncached, expected)
+
+
+def test_sampling_with_a_seed_is_repeatable_and_cache_independent(model_and_params):
+    model, params = model_and_params
+    # 5 + 9 tokens: the last two steps slide past block_size 12
+    run = lambda seed, cache: generate(model, params, PROMPT, 9, rng=jax.random.key(seed), top_k=10, use_cache=cache)
+    np.testing.assert_array_equal(run(7, True), run(7, True))
+    np.testing.assert_array_equal(run(7, True), run(7, False))
+    assert not np.array_equal(run(7, True), run(8, True))
+    np.testing.assert_array_equal(run(7, True)[:, :5], PROMPT)
+
+
+def test_a_prompt_longer_than_block_size_is_cropped():
+    model = GPT(CONFIGS["learned"])
+    params = model.init(jax.random.key(0), PROMPT)["params"]
+    long_prompt = jnp.tile(PROMPT, (1, 3))  # 15 tokens
+    out = generate(model, params, long_prompt, 4, rng=jax.random.key(0), temperature=0.0)
+    np.testing.assert_array_equal(out, naive_greedy(model, params, long_prompt, 4))
+
+
+def test_zero_new_tokens_returns_the_prompt():
+    model = GPT(CONFIGS["learned"])
+    params = model.init(jax.random.key(0), PROMPT)["params"]
+    np.testing.assert_array_equal(generate(model, params, PROMPT, 0, rng=jax.random.key(0)), PROMPT)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(max_new_tokens=-1), "max_new_tokens=-1 must be an integer >= 0"),
+        (dict(temperature=-0.5), "temperature=-0.5 must be >= 0"),
+        (dict(top_k=0), "top_k=0 must be between 1 and vocab_size=29"),
+        (dict(top_p=1.5), r"top_p=1.5 must be in \(0, 1\]"),
+    ],
+)
+def test_bad_generation_arguments_are_clear_errors(kwargs, message):
+    model = GPT(CONFIGS["learned"])
+    arguments = dict(max_new_tokens=3) | kwargs
+    with pytest.raises(ValueError, match=message):
+        generate(model, {}, PROMPT, arguments.pop("max_new_tokens"), rng=jax.random.key(0), **arguments)
+
+
+LOGITS = jnp.log(jnp.array([[0.05, 0.4, 0.1, 0.3, 0.15]]))  # probabilities, ranked: 1, 3, 4, 2, 0
+
+
+def draw(n, **kwargs):
+    keys = jax.random.split(jax.random.key(0), n)
+    return set(np.asarray(jax.vmap(lambda k: sample_logits(LOGITS, k, **kwargs))(keys)).ravel().tolist())
+
+
+def test_top_k_never_emits_an_excluded_token():
+    assert draw(2000, top_k=2) == {1, 3}
+    assert draw(2000, top_k=1) == {1}
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    assert draw(2000, top_p=0.6) == {1, 3}  # 0.4 < 0.6, 0.4 + 0.3 >= 0.6
+    assert draw(2000, top_p=0.3) == {1}  # the most likely token is always kept
+    assert draw(4000, top_p=0.8) == {1, 3, 4}
+    assert draw(4000, top_p=1.0) == {0, 1, 2, 3, 4}
+
+
+def test_temperature_zero_is_argmax():
+    assert draw(10, temperature=0.0) == {1}
