@@ -94,7 +94,7 @@ class GPTConfig:
 
 
 _GPT2_VOCAB = dict(vocab_size=50257, block_size=1024, bias=True, dropout=0.0)
-_SHAKESPEARE_CHAR = dict(vocab_size=65, bias=False)  # 65 distinct characters in tiny Shakespeare
+_SHAKESPEARE_CHAR = dict(vocab_size=65, bias=False, activation="gelu")  # as nanoGPT: 65 characters, exact GELU
 
 GPT_PRESETS: dict[str, dict] = {
     # OpenAI's GPT-2 family (the sizes nanoGPT's from_pretrained knows)

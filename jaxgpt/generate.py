@@ -51,8 +51,10 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be an integer >= 0")
     if temperature < 0:
         raise ValueError(f"temperature={temperature} must be >= 0 (0 is greedy)")
-    if top_k is not None and not 1 <= top_k <= model.config.vocab_size:
-        raise ValueError(f"top_k={top_k} must be between 1 and vocab_size={model.config.vocab_size}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k={top_k} must be >= 1")
+    if top_k is not None:
+        top_k = min(top_k, model.config.vocab_size)  # as nanoGPT: top_k=200 on 65 characters keeps all
     if top_p is not None and not 0.0 < top_p <= 1.0:
         raise ValueError(f"top_p={top_p} must be in (0, 1]")
     return _generate(

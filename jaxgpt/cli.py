@@ -1,0 +1,150 @@
+"""The command lines of scripts/train.py and scripts/sample.py: nanoGPT's flag names in,
+one-line errors out (exit code 2 for bad input, 1 when training has to stop)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import pathlib
+import sys
+
+import jax
+
+from jaxgpt.checkpoint import CheckpointError
+from jaxgpt.config import GPT_PRESETS, GPTConfig
+from jaxgpt.data import DataError
+from jaxgpt.generate import generate
+from jaxgpt.gpt import GPT
+from jaxgpt.train import TRAIN_RECIPES, TrainConfig, TrainingError, default_preset, restore_model, train
+
+MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "position", "attention_impl")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+
+
+_TYPES = {"int": int, "float": float, "bool": _bool, "str": str, "str | None": str}
+
+
+def _add_flags(parser, cls, defaults, names=None):
+    """One --flag per dataclass field (nanoGPT style: --name=value or --name value)."""
+    for field in dataclasses.fields(cls):
+        if names is None or field.name in names:
+            parser.add_argument(
+                f"--{field.name}", type=_TYPES[field.type], default=None, metavar=field.type.split(" ")[0].upper(),
+                help=f"(default: {getattr(defaults, field.name)})",
+            )
+
+
+def train_parser(preset: str) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="train.py",
+        description="Train a GPT (nanoGPT's flags). Defaults shown are those of the preset chosen on this "
+        f"machine, {preset}; another --preset brings its own model and training recipe.",
+    )
+    parser.add_argument("--preset", choices=list(GPT_PRESETS), metavar="NAME",
+                        help=f"model size and training recipe: {', '.join(GPT_PRESETS)} (default: {preset})")
+    _add_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
+    _add_flags(parser, GPTConfig, GPTConfig.from_preset(preset), MODEL_FLAGS)
+    return parser
+
+
+def train_main(argv: list[str]) -> int:
+    machine_preset = default_preset()
+    args = train_parser(machine_preset).parse_args(argv)
+    given = {name: value for name, value in vars(args).items() if value is not None and name != "preset"}
+    preset = args.preset or machine_preset
+    if args.preset is None:
+        print(f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine")
+    model_config = GPTConfig.from_preset(preset, **{k: v for k, v in given.items() if k in MODEL_FLAGS})
+    train_config = TrainConfig(**{**TRAIN_RECIPES.get(preset, {}), **{k: v for k, v in given.items()
+                                                                       if k not in MODEL_FLAGS}})
+    result = train(train_config, model_config)
+    if train_config.eval_only:
+        return 0
+    tokenizer = result.tokenizer
+    start = "\n" if "\n" in tokenizer.chars else tokenizer.chars[0]
+    tokens = generate(
+        GPT(result.model_config), result.state.params, tokenizer.encode(start)[None, :], 300,
+        rng=jax.random.key(train_config.seed), temperature=0.8, top_k=200,
+    )
+    print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
+    print(tokenizer.decode(tokens[0]))
+    return 0
+
+
+def sample_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sample.py", description="Generate text from a trained checkpoint (nanoGPT's sample.py).")
+    add = parser.add_argument
+    add("--init_from", default="resume", choices=["resume"], help="where the model comes from (default: resume)")
+    add("--out_dir", default="out-shakespeare-char", help="the training run's folder (default: %(default)s)")
+    add("--checkpoint", default="best", help="best, latest or an iteration number (default: %(default)s)")
+    add("--start", default="\n", help='the prompt, or FILE:path to read it from a file (default: "\\n")')
+    add("--num_samples", type=int, default=10, help="(default: %(default)s)")
+    add("--max_new_tokens", type=int, default=500, help="(default: %(default)s)")
+    add("--temperature", type=float, default=0.8, help="0 is greedy (default: %(default)s)")
+    add("--top_k", type=int, default=200, help="keep the k most likely tokens (default: %(default)s)")
+    add("--top_p", type=float, default=None, help="keep the most likely tokens up to this probability mass")
+    add("--seed", type=int, default=1337, help="(default: %(default)s)")
+    add("--use_cache", type=_bool, default=True, help="KV cache (default: %(default)s)")
+    return parser
+
+
+def sample_main(argv: list[str]) -> int:
+    args = sample_parser().parse_args(argv)
+    if args.num_samples < 1:
+        raise ValueError(f"--num_samples={args.num_samples} must be >= 1")
+    start = args.start
+    if start.startswith("FILE:"):
+        path = pathlib.Path(start[len("FILE:"):])
+        if not path.is_file():
+            raise ValueError(f"prompt file {path} does not exist: pass --start FILE:path to a text file")
+        start = path.read_text(encoding="utf-8")
+    if not start:
+        raise ValueError("the prompt is empty: pass --start with at least one character")
+    checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
+    if checkpoint not in ("best", "latest") and not isinstance(checkpoint, int):
+        raise ValueError(f"--checkpoint={args.checkpoint!r} must be best, latest or an iteration number")
+    model, params, tokenizer, meta = restore_model(args.out_dir, checkpoint)
+    prompt = tokenizer.encode(start)
+    if len(prompt) > model.config.block_size:
+        raise ValueError(
+            f"the prompt has {len(prompt)} tokens, more than the model's block_size={model.config.block_size}: "
+            "shorten it"
+        )
+    print(f"sampling from iteration {meta['iter']} of {args.out_dir} (val loss {meta['val_loss']:.4f})")
+    rng = jax.random.key(args.seed)
+    for i in range(args.num_samples):
+        tokens = generate(
+            model, params, prompt[None, :], args.max_new_tokens, rng=jax.random.fold_in(rng, i),
+            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, use_cache=args.use_cache,
+        )
+        print(tokenizer.decode(tokens[0]))
+        print("---------------")
+    return 0
+
+
+def run(main) -> None:
+    """Run a script's main: known problems print one line and exit non-zero, without a traceback
+    (set JAXGPT_DEBUG=1 to see one)."""
+    try:
+        code = main(sys.argv[1:])
+    except KeyboardInterrupt:
+        code = 130
+    except (TrainingError, DataError, CheckpointError, ValueError) as error:
+        if os.environ.get("JAXGPT_DEBUG"):
+            raise
+        print(f"{pathlib.Path(sys.argv[0]).name}: error: {error}", file=sys.stderr)
+        code = 1 if isinstance(error, TrainingError) else 2
+    sys.exit(code)

@@ -1,0 +1,138 @@
+"""Text data: tiny Shakespeare (downloaded once, checked, cached) or any local text file,
+a 90/10 train/val split stored as compact token arrays, and a seeded random-window sampler."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+import tempfile
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+from jaxgpt.tokenizer import CharTokenizer
+
+SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+SHAKESPEARE_BYTES = 1_115_394
+CACHE_ENV = "JAXGPT_CACHE_DIR"
+DATASETS = ("shakespeare_char",)
+
+
+class DataError(Exception):
+    """A problem with the user's data, stated in one line that says what to do."""
+
+
+def cache_dir() -> pathlib.Path:
+    """Where downloads are kept: $JAXGPT_CACHE_DIR, else ~/.cache/jaxgpt."""
+    return pathlib.Path(os.environ.get(CACHE_ENV) or pathlib.Path.home() / ".cache" / "jaxgpt")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def download_shakespeare(url: str = SHAKESPEARE_URL, directory: pathlib.Path | None = None) -> pathlib.Path:
+    """Path of a verified local copy of tiny Shakespeare, downloading it on first use."""
+    directory = cache_dir() if directory is None else pathlib.Path(directory)
+    path = directory / "tinyshakespeare.txt"
+    if path.exists() and _sha256(path.read_bytes()) == SHAKESPEARE_SHA256:
+        return path
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data = response.read()
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise DataError(
+            f"could not download tiny Shakespeare from {url} ({reason}): connect to the internet, "
+            f"put a copy at {path}, or pass --data_file PATH"
+        ) from None
+    if _sha256(data) != SHAKESPEARE_SHA256:
+        raise DataError(
+            f"the file from {url} is not tiny Shakespeare ({len(data):,} bytes, SHA-256 {_sha256(data)[:16]}…; "
+            f"expected {SHAKESPEARE_BYTES:,} bytes, {SHAKESPEARE_SHA256[:16]}…): retry, or pass --data_file PATH"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    # write beside the target, then rename: a crash never leaves a half-written cache file
+    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+    return path
+
+
+def load_text(dataset: str = "shakespeare_char", data_file: str | None = None) -> str:
+    """The training text: `data_file` if given, else the named dataset."""
+    if data_file is not None:
+        path = pathlib.Path(data_file)
+        if not path.is_file():
+            raise DataError(f"data file {data_file} does not exist: pass --data_file PATH to a text file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"data file {data_file} is not UTF-8 text: convert it or choose another file") from None
+    elif dataset == "shakespeare_char":
+        text = download_shakespeare().read_text(encoding="utf-8")
+    else:
+        raise DataError(f"unknown dataset {dataset!r}: known datasets are {', '.join(DATASETS)}, or pass --data_file")
+    if not text:
+        raise DataError(f"data file {data_file} is empty: choose a file with text in it")
+    return text
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Token ids of the first 90% (train) and last 10% (val) of a text, as uint16 (2 bytes a token)."""
+
+    train: np.ndarray
+    val: np.ndarray
+    tokenizer: CharTokenizer
+
+    @classmethod
+    def from_text(cls, text: str, tokenizer: CharTokenizer | None = None, val_fraction: float = 0.1) -> "Dataset":
+        tokenizer = CharTokenizer.from_text(text) if tokenizer is None else tokenizer
+        try:
+            ids = tokenizer.encode(text)
+        except ValueError as error:
+            raise DataError(f"the data does not match the checkpoint's tokenizer: {error}") from None
+        dtype = np.uint16 if tokenizer.vocab_size <= 2**16 else np.uint32
+        split = int(len(ids) * (1 - val_fraction))
+        return cls(ids[:split].astype(dtype), ids[split:].astype(dtype), tokenizer)
+
+    def split(self, name: str) -> np.ndarray:
+        return {"train": self.train, "val": self.val}[name]
+
+
+class BatchSampler:
+    """Random windows of a token array: inputs x [..., T] and targets y = x shifted by one.
+
+    A seeded NumPy generator picks the window starts; its `state` is saved in checkpoints so a
+    resumed run draws exactly the batches the uninterrupted run would have drawn."""
+
+    def __init__(self, tokens: np.ndarray, block_size: int, seed: int):
+        if len(tokens) <= block_size:
+            raise DataError(
+                f"the data split has {len(tokens)} tokens, too few for block_size={block_size}: "
+                "use a longer text or a smaller --block_size"
+            )
+        self.tokens = tokens
+        self.block_size = block_size
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, *batch_shape: int):
+        """x, y of shape [*batch_shape, T], int32."""
+        starts = self.rng.integers(0, len(self.tokens) - self.block_size, size=batch_shape)
+        offsets_T = np.arange(self.block_size)
+        x = self.tokens[starts[..., None] + offsets_T].astype(np.int32)
+        y = self.tokens[starts[..., None] + offsets_T + 1].astype(np.int32)
+        return x, y
+
+    @property
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    @state.setter
+    def state(self, value: dict) -> None:
+        self.rng.bit_generator.state = value

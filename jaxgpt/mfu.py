@@ -1,0 +1,60 @@
+"""Model FLOPs utilisation: the share of the device's peak that the training step turns into model math.
+
+FLOPs per token (PaLM appendix B, as nanoGPT's estimate_mfu): 6 * N for the matrix multiplies of
+forward and backward over the N parameters, plus 12 * n_layer * n_embd * T for attention's
+q k^T and weights @ v. One training step of B * T tokens costs that times B * T.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+
+# dense bfloat16 peak FLOP/s per chip from the vendors' data sheets
+PEAK_BF16_FLOPS = {
+    "A100": 312e12,
+    "H100": 989e12,
+    "H200": 989e12,
+    "TPU v4": 275e12,
+    "TPU v5 lite": 197e12,  # v5e reports itself as "TPU v5 lite"
+    "TPU v5e": 197e12,
+    "TPU v5p": 459e12,
+    "TPU v5": 459e12,
+    "TPU v6 lite": 918e12,  # v6e (Trillium)
+    "TPU v6e": 918e12,
+}
+
+
+def flops_per_token(n_params: int, n_layer: int, n_embd: int, block_size: int) -> float:
+    return 6 * n_params + 12 * n_layer * n_embd * block_size
+
+
+@functools.lru_cache(maxsize=None)
+def measure_peak_flops(device=None, size: int = 1024, repeats: int = 5) -> float:
+    """FLOP/s of a float32 matrix multiply on `device`, measured (used for CPUs, which have no table)."""
+    device = jax.devices()[0] if device is None else device
+    a = jax.device_put(jnp.ones((size, size), jnp.float32), device)
+    matmul = jax.jit(lambda x: x @ x)
+    matmul(a).block_until_ready()  # compile
+    start = time.perf_counter()
+    for _ in range(repeats):
+        matmul(a).block_until_ready()
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def peak_flops(device=None) -> float:
+    """The device's peak FLOP/s: the data-sheet bfloat16 figure when known, else measured."""
+    device = jax.devices()[0] if device is None else device
+    for name, flops in PEAK_BF16_FLOPS.items():
+        if name.lower() in device.device_kind.lower():
+            return flops
+    return measure_peak_flops(device)
+
+
+def mfu(tokens_per_sec: float, flops_per_token_: float, n_devices: int = 1, peak: float | None = None) -> float:
+    """Achieved FLOP/s over the peak of all devices taking part."""
+    peak = peak_flops() if peak is None else peak
+    return tokens_per_sec * flops_per_token_ / (peak * n_devices)

@@ -1,0 +1,373 @@
+"""Training: nanoGPT's train.py as plain functions.
+
+A `TrainState` (params, optimizer state, step, rng) goes through a jitted, pure
+`train_step(state, x, y) -> (state, metrics)`; `train()` is the loop around it: batches,
+evaluation, logging, checkpoints, resuming. Flag names and defaults are nanoGPT's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import pathlib
+import time
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import NamedSharding, PartitionSpec
+from tqdm.auto import tqdm
+
+from jaxgpt.checkpoint import CheckpointError, Checkpoints, abstract
+from jaxgpt.config import GPTConfig
+from jaxgpt.data import DATASETS, BatchSampler, Dataset, load_text
+from jaxgpt.gpt import GPT
+from jaxgpt.metrics import MetricsLog
+from jaxgpt.mfu import flops_per_token, peak_flops
+from jaxgpt.params import count_params
+from jaxgpt.sharding import check_divisible, data_mesh, replicate, shard_batch
+from jaxgpt.tokenizer import tokenizer_from_dict
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Names and defaults are nanoGPT's train.py (GPT-2 on OpenWebText);
+    `TRAIN_RECIPES` holds its Shakespeare settings."""
+
+    out_dir: str = "out"
+    eval_interval: int = 2000  # evaluate (and maybe checkpoint) every this many iterations
+    log_interval: int = 1
+    eval_iters: int = 200  # batches per split in each evaluation
+    eval_only: bool = False  # evaluate once and exit
+    always_save_checkpoint: bool = True  # checkpoint at every evaluation, not only when val loss improves
+    init_from: str = "scratch"  # "scratch" or "resume" (from the latest checkpoint in out_dir)
+    dataset: str = "shakespeare_char"
+    data_file: str | None = None  # any UTF-8 text file, character-level; overrides dataset
+    gradient_accumulation_steps: int = 1  # micro-batches per optimizer step
+    batch_size: int = 12  # sequences per micro-batch, split over all devices
+    learning_rate: float = 6e-4  # peak learning rate
+    max_iters: int = 600000  # optimizer steps in total
+    weight_decay: float = 1e-1  # AdamW decay, on matrices and embeddings only
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0  # clip gradients to this global norm; 0 disables
+    decay_lr: bool = True  # linear warmup, then cosine decay to min_lr
+    warmup_iters: int = 2000
+    lr_decay_iters: int = 600000  # reaches min_lr here (nanoGPT: about max_iters)
+    min_lr: float = 6e-5  # about learning_rate / 10
+    dtype: str = "float32"  # compute dtype; "bfloat16" keeps float32 parameters
+    seed: int = 1337
+    keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
+
+    def __post_init__(self):
+        for name in ("eval_interval", "log_interval", "eval_iters", "gradient_accumulation_steps", "batch_size",
+                     "keep_checkpoints"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer")
+        for name in ("max_iters", "warmup_iters", "lr_decay_iters"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}={value!r} must be an integer >= 0")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate={self.learning_rate} must be > 0")
+        if not 0 <= self.min_lr <= self.learning_rate:
+            raise ValueError(f"min_lr={self.min_lr} must be between 0 and learning_rate={self.learning_rate}")
+        if self.decay_lr and self.lr_decay_iters < self.warmup_iters:
+            raise ValueError(f"lr_decay_iters={self.lr_decay_iters} must be >= warmup_iters={self.warmup_iters}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError("weight_decay and grad_clip must be >= 0")
+        if self.init_from not in ("scratch", "resume"):
+            raise ValueError(f"init_from={self.init_from!r} is not one of scratch, resume")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if self.data_file is None and self.dataset not in DATASETS:
+            raise ValueError(f"dataset={self.dataset!r} is not one of {', '.join(DATASETS)}; or pass --data_file")
+
+
+_SHAKESPEARE_RECIPE = dict(
+    out_dir="out-shakespeare-char", eval_interval=250, eval_iters=200, log_interval=10,
+    always_save_checkpoint=False, batch_size=64, learning_rate=1e-3, max_iters=5000, lr_decay_iters=5000,
+    min_lr=1e-4, beta2=0.99, warmup_iters=100,
+)
+TRAIN_RECIPES: dict[str, dict] = {
+    # nanoGPT's config/train_shakespeare_char.py
+    "shakespeare-char": _SHAKESPEARE_RECIPE,
+    # and the CPU command of nanoGPT's README (batch 12, 2000 iterations, eval_iters 20)
+    "shakespeare-char-cpu": {**_SHAKESPEARE_RECIPE, "batch_size": 12, "max_iters": 2000, "lr_decay_iters": 2000,
+                             "eval_iters": 20},
+}
+
+
+def default_preset() -> str:
+    """The model to train when none is named: small on a CPU, nanoGPT's Shakespeare model elsewhere."""
+    return "shakespeare-char-cpu" if jax.default_backend() == "cpu" else "shakespeare-char"
+
+
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array  # optimizer steps taken
+    params: Any
+    opt_state: Any
+    rng: jax.Array  # raw key data (uint32); the dropout key of step s is fold_in(rng, s)
+
+
+class TrainingError(Exception):
+    """Training cannot go on (a NaN loss); the message says what is kept and what to try."""
+
+
+def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
+    if not config.decay_lr:
+        return optax.constant_schedule(config.learning_rate)
+    return optax.warmup_cosine_decay_schedule(
+        init_value=0.0,
+        peak_value=config.learning_rate,
+        warmup_steps=config.warmup_iters,
+        decay_steps=max(config.lr_decay_iters, 1),
+        end_value=config.min_lr,
+    )
+
+
+def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """Global-norm clipping, then AdamW whose weight decay skips biases and LayerNorm (1-D) parameters."""
+    adamw = optax.adamw(
+        learning_rate_schedule(config),
+        b1=config.beta1,
+        b2=config.beta2,
+        weight_decay=config.weight_decay,
+        mask=lambda params: jax.tree.map(lambda p: p.ndim >= 2, params),
+    )
+    if config.grad_clip > 0:
+        return optax.chain(optax.clip_by_global_norm(config.grad_clip), adamw)
+    return adamw
+
+
+def init_train_state(model: GPT, optimizer: optax.GradientTransformation, seed: int) -> TrainState:
+    init_key, dropout_key = jax.random.split(jax.random.key(seed))
+    idx_1xT = jnp.zeros((1, model.config.block_size), jnp.int32)
+    params = model.init(init_key, idx_1xT)["params"]
+    return TrainState(
+        step=jnp.array(0, jnp.int32),
+        params=params,
+        opt_state=optimizer.init(params),
+        rng=jax.random.key_data(dropout_key),
+    )
+
+
+def cross_entropy_loss(model: GPT, params, x_BxT, y_BxT, dtype=jnp.float32, dropout_key=None):
+    """Mean next-token cross-entropy. With dtype=bfloat16 the model computes in bfloat16 from
+    float32 parameters (the gradient flows back to float32 through the cast)."""
+    if dtype != jnp.float32:
+        params = jax.tree.map(lambda p: p.astype(dtype), params)
+    logits_BxTxV = model.apply(
+        {"params": params}, x_BxT, deterministic=dropout_key is None,
+        rngs=None if dropout_key is None else {"dropout": dropout_key},
+    )
+    return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV.astype(jnp.float32), y_BxT).mean()
+
+
+def make_train_step(model: GPT, optimizer: optax.GradientTransformation, config: TrainConfig):
+    """A jitted `train_step(state, x_AxBxT, y_AxBxT) -> (state, metrics)` over A micro-batches.
+
+    The state is donated: its buffers are reused for the new state, so pass each state once."""
+    dtype = DTYPES[config.dtype]
+    schedule = learning_rate_schedule(config)
+    loss_and_grad = jax.value_and_grad(lambda p, x, y, key: cross_entropy_loss(model, p, x, y, dtype, key))
+
+    def train_step(state: TrainState, x_AxBxT, y_AxBxT):
+        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
+        A = x_AxBxT.shape[0]
+        if A == 1:
+            loss, grads = loss_and_grad(state.params, x_AxBxT[0], y_AxBxT[0], step_key)
+        else:  # gradient accumulation: average the gradients of A micro-batches in one step
+
+            def micro_step(grads_sum, inputs):
+                i, x_BxT, y_BxT = inputs
+                loss_i, grads_i = loss_and_grad(state.params, x_BxT, y_BxT, jax.random.fold_in(step_key, i))
+                return jax.tree.map(jnp.add, grads_sum, grads_i), loss_i
+
+            zeros = jax.tree.map(jnp.zeros_like, state.params)
+            grads_sum, losses_A = jax.lax.scan(micro_step, zeros, (jnp.arange(A), x_AxBxT, y_AxBxT))
+            grads, loss = jax.tree.map(lambda g: g / A, grads_sum), losses_A.mean()
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        new_state = state.replace(
+            step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
+        )
+        metrics = {"loss": loss, "lr": schedule(state.step), "grad_norm": optax.tree.norm(grads)}
+        return new_state, metrics
+
+    return jax.jit(train_step, donate_argnums=0)
+
+
+def make_eval_step(model: GPT, config: TrainConfig):
+    """A jitted `eval_step(params, x_BxT, y_BxT) -> loss`, dropout off."""
+    dtype = DTYPES[config.dtype]
+    return jax.jit(lambda params, x_BxT, y_BxT: cross_entropy_loss(model, params, x_BxT, y_BxT, dtype))
+
+
+def estimate_loss(eval_step, params, data: Dataset, config: TrainConfig, block_size: int, mesh) -> dict:
+    """Mean loss over `eval_iters` batches of each split. The batches come from a generator
+    seeded afresh each time, so every evaluation sees the same batches and none disturbs training."""
+    losses = {}
+    for offset, split in enumerate(("train", "val"), start=1):
+        sampler = BatchSampler(data.split(split), block_size, seed=config.seed + offset)
+        batch_losses = [eval_step(params, *shard_batch(sampler.sample(config.batch_size), mesh))
+                        for _ in range(config.eval_iters)]
+        losses[split] = float(jnp.mean(jnp.stack(batch_losses)))
+    return losses
+
+
+@jax.jit
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
+
+
+@dataclasses.dataclass
+class TrainResult:
+    state: TrainState
+    model_config: GPTConfig
+    tokenizer: Any
+    best_val_loss: float
+    last_losses: dict  # the final evaluation's {"train": ..., "val": ...}
+
+
+def abstract_train_state(model: GPT, optimizer: optax.GradientTransformation, mesh) -> TrainState:
+    """Shapes and dtypes of a train state, replicated over `mesh`: the target to restore into."""
+    shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, seed=0))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated), shapes)
+
+
+def restore_model(out_dir, checkpoint: str | int = "latest", mesh=None):
+    """(model, params, tokenizer, meta) from a checkpoint folder. `checkpoint` is "latest",
+    "best" (lowest validation loss) or an iteration number."""
+    checkpoints = Checkpoints(out_dir, create=False)
+    step = {"latest": checkpoints.latest_step, "best": checkpoints.best_step}.get(checkpoint, lambda: checkpoint)()
+    meta = checkpoints.restore_meta(step)
+    model = GPT(GPTConfig(**meta["model"]))
+    optimizer = make_optimizer(TrainConfig(**meta["train"]))
+    mesh = data_mesh() if mesh is None else mesh
+    state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh), meta["iter"])
+    checkpoints.close()
+    return model, state.params, tokenizer_from_dict(meta["tokenizer"]), meta
+
+
+def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: bool = True,
+          echo=print) -> TrainResult:
+    """Train a GPT as `config` says and return the final state. `model_config` is the model to
+    build from scratch (its vocab_size is set from the data); with init_from="resume" the model,
+    tokenizer, state and sampler all come from the latest checkpoint in out_dir."""
+    out_dir = pathlib.Path(config.out_dir)
+    checkpoints = Checkpoints(out_dir, keep=config.keep_checkpoints)
+    tokenizer = None
+    if config.init_from == "resume":
+        if checkpoints.latest_step() is None:
+            raise CheckpointError(f"--init_from resume: no checkpoint in {out_dir}; train first, or fix --out_dir")
+        meta = checkpoints.restore_meta()
+        model_config, tokenizer = GPTConfig(**meta["model"]), tokenizer_from_dict(meta["tokenizer"])
+    elif model_config is None:
+        raise ValueError("train() needs a model_config to start from scratch")
+    data = Dataset.from_text(load_text(config.dataset, config.data_file), tokenizer)
+    model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
+    model, optimizer = GPT(model_config), make_optimizer(config)
+    mesh = data_mesh()
+    check_divisible(config.batch_size, mesh)
+    block_size = model_config.block_size
+    sampler = BatchSampler(data.train, block_size, seed=config.seed)
+
+    if config.init_from == "resume":
+        state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh))
+        sampler.state = meta["sampler_state"]
+        best_val_loss = meta["best_val_loss"]
+        echo(f"resuming from iteration {meta['iter']} in {out_dir}")
+    else:
+        state = replicate(init_train_state(model, optimizer, config.seed), mesh)
+        best_val_loss = math.inf
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(
+        json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2)
+    )
+
+    train_step, eval_step = make_train_step(model, optimizer, config), make_eval_step(model, config)
+    log = MetricsLog(out_dir)
+    A, B = config.gradient_accumulation_steps, config.batch_size
+    tokens_per_iter = A * B * block_size
+    n_params = count_params(state.params)
+    flops_per_iter = flops_per_token(n_params, model_config.n_layer, model_config.n_embd, block_size) * tokens_per_iter
+    # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
+    peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
+    echo(f"{n_params / 1e6:.2f}M parameters, {tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)")
+
+    def stop_on(bad_value, what: str, step: int):
+        checkpoints.wait()
+        kept = checkpoints.latest_step()
+        kept_text = f"the last good checkpoint (iteration {kept}) in {out_dir} is intact" if kept is not None \
+            else "no checkpoint was written"
+        raise TrainingError(f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text}. "
+                            "Lower --learning_rate or --grad_clip and resume")
+
+    step = int(state.step)
+    bar = tqdm(total=config.max_iters, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
+    last_losses: dict = {}
+    t_last, step_last = time.perf_counter(), step
+    while True:
+        if step % config.eval_interval == 0 or step == config.max_iters or config.eval_only:
+            last_losses = estimate_loss(eval_step, state.params, data, config, block_size, mesh)
+            for split, value in last_losses.items():
+                if not math.isfinite(value):
+                    stop_on(value, f"the {split} loss", step)
+            log.evaluation(step, last_losses["train"], last_losses["val"])
+            bar.write(f"step {step}: train loss {last_losses['train']:.4f}, val loss {last_losses['val']:.4f}")
+            improved = last_losses["val"] < best_val_loss
+            best_val_loss = min(best_val_loss, last_losses["val"])
+            final = step == config.max_iters
+            already_saved = step == checkpoints.latest_step()  # just resumed from it
+            if step > 0 and not (config.eval_only or already_saved) and (
+                improved or config.always_save_checkpoint or final
+            ):
+                if not bool(_all_finite(state.params)):
+                    stop_on("nan", "a parameter", step)
+                meta = {
+                    "iter": step,
+                    "model": dataclasses.asdict(model_config),
+                    "train": dataclasses.asdict(config),
+                    "tokenizer": data.tokenizer.to_dict(),
+                    "sampler_state": sampler.state,
+                    "best_val_loss": best_val_loss,
+                    "train_loss": last_losses["train"],
+                    "val_loss": last_losses["val"],
+                }
+                checkpoints.save(step, state, meta, val_loss=last_losses["val"])
+            t_last, step_last = time.perf_counter(), step  # evaluation time is not training time
+        if step >= config.max_iters or config.eval_only:
+            break
+
+        x_AxBxT, y_AxBxT = sampler.sample(A, B)
+        state, metrics = train_step(state, *shard_batch((x_AxBxT, y_AxBxT), mesh, batch_axis=1))
+        step += 1
+        if step % config.log_interval == 0 or step == config.max_iters:
+            loss = float(metrics["loss"])  # waits for the step to finish
+            if not math.isfinite(loss):
+                stop_on(loss, "the training loss", step)
+            now = time.perf_counter()
+            seconds_per_iter = (now - t_last) / (step - step_last)
+            t_last, step_last = now, step
+            tokens_per_sec = tokens_per_iter / seconds_per_iter
+            mfu = flops_per_iter / seconds_per_iter / peak
+            log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
+            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{float(metrics['lr']):.2e}",
+                            tok_s=f"{tokens_per_sec:,.0f}", mfu=f"{100 * mfu:.1f}%", refresh=False)
+        bar.update(step - bar.n)
+    bar.close()
+    checkpoints.wait()
+    checkpoints.close()
+    return TrainResult(state, model_config, data.tokenizer, best_val_loss, last_losses)

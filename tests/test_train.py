@@ -1,0 +1,180 @@
+"""Training: schedule, optimizer, accumulation, bfloat16, exact resume, checkpoints kept, NaN safety."""
+
+import dataclasses
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgpt.train as train_module
+from jaxgpt import GPT, GPTConfig
+from jaxgpt.checkpoint import Checkpoints
+from jaxgpt.data import BatchSampler, Dataset
+from jaxgpt.train import (
+    TrainConfig,
+    TrainingError,
+    init_train_state,
+    learning_rate_schedule,
+    make_optimizer,
+    make_train_step,
+    restore_model,
+    train,
+)
+
+TINY = GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.1)
+
+
+@pytest.fixture(scope="module")
+def data(shakespeare_path):
+    return Dataset.from_text(shakespeare_path.read_text())
+
+
+def tiny_train_config(tmp_path, shakespeare_path, **overrides):
+    fields = dict(out_dir=str(tmp_path / "out"), data_file=str(shakespeare_path), batch_size=4, eval_interval=25,
+                  eval_iters=2, log_interval=1, max_iters=100, warmup_iters=10, lr_decay_iters=100,
+                  learning_rate=3e-3, min_lr=3e-4, beta2=0.99, always_save_checkpoint=False)
+    return TrainConfig(**{**fields, **overrides})
+
+
+def nanogpt_lr(it, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4):
+    """nanoGPT's get_lr, written out."""
+    if it < warmup_iters:
+        return learning_rate * it / warmup_iters
+    if it > lr_decay_iters:
+        return min_lr
+    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+
+def test_schedule_is_linear_warmup_then_cosine_to_min_lr():
+    schedule = learning_rate_schedule(TrainConfig(learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4))
+    for it in [0, 1, 50, 100, 101, 700, 1999, 2000, 2500]:
+        assert float(schedule(it)) == pytest.approx(nanogpt_lr(it), rel=1e-5, abs=1e-9)
+    constant = learning_rate_schedule(TrainConfig(learning_rate=1e-3, decay_lr=False))
+    assert float(constant(0)) == float(constant(5000)) == pytest.approx(1e-3)
+
+
+def test_weight_decay_skips_biases_and_layernorms():
+    params = {"kernel": jnp.ones((2, 3)), "bias": jnp.ones((3,)), "ln": {"scale": jnp.ones((3,))}}
+    config = TrainConfig(learning_rate=0.1, weight_decay=0.5, decay_lr=False, grad_clip=0.0)
+    optimizer = make_optimizer(config)
+    zero_grads = jax.tree.map(jnp.zeros_like, params)
+    updates, _ = optimizer.update(zero_grads, optimizer.init(params), params)
+    new = optax.apply_updates(params, updates)
+    np.testing.assert_allclose(new["kernel"], 1.0 - 0.1 * 0.5)  # decoupled decay: p -= lr * wd * p
+    np.testing.assert_array_equal(new["bias"], 1.0)
+    np.testing.assert_array_equal(new["ln"]["scale"], 1.0)
+
+
+def test_gradients_are_clipped_to_the_global_norm():
+    params = {"a": jnp.ones((10,))}
+    small, huge = {"a": jnp.full((10,), 0.1)}, {"a": jnp.linspace(1.0, 30.0, 10)}
+    clipped_by_hand = {"a": huge["a"] / optax.tree.norm(huge)}  # norm 1
+
+    def second_update(config, second_grads):
+        optimizer = make_optimizer(config)
+        state = optimizer.init(params)
+        _, state = optimizer.update(small, state, params)
+        return optimizer.update(second_grads, state, params)[0]["a"]
+
+    with_clip = TrainConfig(grad_clip=1.0, decay_lr=False)
+    without_clip = TrainConfig(grad_clip=0.0, decay_lr=False)
+    np.testing.assert_allclose(second_update(with_clip, huge), second_update(without_clip, clipped_by_hand), rtol=1e-6)
+    assert not np.allclose(second_update(without_clip, huge), second_update(without_clip, clipped_by_hand), rtol=1e-3)
+
+
+def test_gradient_accumulation_equals_one_big_batch(data, tmp_path, shakespeare_path):
+    config = tiny_train_config(tmp_path, shakespeare_path)
+    model = GPT(dataclasses.replace(TINY, dropout=0.0))
+    optimizer = make_optimizer(config)
+    x, y = BatchSampler(data.train, 32, seed=0).sample(2, 4)
+    accumulated, metrics_2 = make_train_step(model, optimizer, dataclasses.replace(config, gradient_accumulation_steps=2))(
+        init_train_state(model, optimizer, 0), x, y
+    )
+    big, metrics_1 = make_train_step(model, optimizer, config)(init_train_state(model, optimizer, 0), x.reshape(1, 8, 32),
+                                                               y.reshape(1, 8, 32))
+    assert float(metrics_2["loss"]) == pytest.approx(float(metrics_1["loss"]), rel=1e-5)
+    for a, b in zip(jax.tree.leaves(accumulated.params), jax.tree.leaves(big.params)):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+    assert int(accumulated.step) == 1
+
+
+def test_bfloat16_training_tracks_float32(data, tmp_path, shakespeare_path):
+    config = tiny_train_config(tmp_path, shakespeare_path, warmup_iters=0)
+    model = GPT(dataclasses.replace(TINY, dropout=0.0))
+    optimizer = make_optimizer(config)
+    losses = {}
+    for dtype in ("float32", "bfloat16"):
+        step = make_train_step(model, optimizer, dataclasses.replace(config, dtype=dtype))
+        state, sampler, history = init_train_state(model, optimizer, 0), BatchSampler(data.train, 32, seed=0), []
+        for _ in range(30):
+            state, metrics = step(state, *sampler.sample(1, 8))
+            history.append(float(metrics["loss"]))
+        losses[dtype] = history
+        assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(state.params))  # float32 master weights
+    assert losses["bfloat16"][-1] < losses["bfloat16"][0] - 0.5  # it learns
+    # bfloat16 keeps 8 bits of mantissa: the two runs stay within 0.05 nats of each other
+    assert max(abs(a - b) for a, b in zip(losses["float32"], losses["bfloat16"])) < 0.05
+
+
+def metric_losses(out_dir):
+    records = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["iter"]: r["loss"] for r in records if "loss" in r}
+
+
+def test_resume_continues_exactly(tmp_path, shakespeare_path):
+    straight = tiny_train_config(tmp_path / "a", shakespeare_path)
+    result = train(straight, TINY, progress=False, echo=lambda *_: None)
+    assert result.last_losses["val"] < math.log(65) - 0.8  # from ln(65) = 4.17 at init: the loss falls
+
+    first_half = tiny_train_config(tmp_path / "b", shakespeare_path, max_iters=50)
+    train(first_half, TINY, progress=False, echo=lambda *_: None)
+    resumed = train(dataclasses.replace(first_half, max_iters=100, init_from="resume"), progress=False,
+                    echo=lambda *_: None)
+
+    expected, got = metric_losses(tmp_path / "a" / "out"), metric_losses(tmp_path / "b" / "out")
+    assert sorted(got) == list(range(1, 101))
+    assert [got[i] for i in range(51, 101)] == [expected[i] for i in range(51, 101)]  # bitwise on CPU
+    for a, b in zip(jax.tree.leaves(result.state.params), jax.tree.leaves(resumed.state.params)):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.last_losses == result.last_losses
+
+
+def test_checkpoints_keep_the_last_n_and_the_best(tmp_path):
+    checkpoints = Checkpoints(tmp_path / "ckpt", keep=2)
+    state = {"w": jnp.arange(3.0)}
+    for step, val_loss in [(10, 2.0), (20, 1.5), (30, 1.7), (40, 1.8), (50, 1.9)]:
+        checkpoints.save(step, state, {"iter": step}, val_loss=val_loss)
+    checkpoints.wait()
+    assert checkpoints.steps() == [20, 40, 50] and checkpoints.best_step() == 20
+    restored, meta = checkpoints.restore({"w": jax.ShapeDtypeStruct((3,), jnp.float32)}, step=20)
+    np.testing.assert_array_equal(restored["w"], [0.0, 1.0, 2.0])
+    assert meta == {"iter": 20}
+
+
+def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, shakespeare_path, monkeypatch):
+    real_make_train_step = train_module.make_train_step
+
+    def poisoned_make_train_step(model, optimizer, config):
+        step = real_make_train_step(model, optimizer, config)
+
+        def poisoned(state, x, y):
+            state, metrics = step(state, x, y)
+            if int(state.step) >= 30:  # from the 30th step on, the weights are NaN
+                state = state.replace(params=jax.tree.map(lambda p: p * jnp.nan, state.params))
+            return state, metrics
+
+        return poisoned
+
+    monkeypatch.setattr(train_module, "make_train_step", poisoned_make_train_step)
+    config = tiny_train_config(tmp_path, shakespeare_path, eval_interval=10, always_save_checkpoint=True,
+                               log_interval=100)
+    with pytest.raises(TrainingError, match=r"the train loss is nan at iteration 30: .*\(iteration 20\) .* is intact"):
+        train(config, TINY, progress=False, echo=lambda *_: None)
+    model, params, tokenizer, meta = restore_model(config.out_dir)
+    assert meta["iter"] == 20 and tokenizer.vocab_size == 65
+    assert all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(params))
