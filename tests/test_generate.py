@@ -22,7 +22,7 @@ PROMPT = jnp.array([[3, 14, 15, 9, 2], [6, 5, 3, 5, 8]])
 def model_and_params(request):
     model = GPT(CONFIGS[request.param])
     # larger weights than GPT-2's init make the logits sharp, so greedy choices are not near-ties
-    params = randomise(model.init(jax.random.key(0), PROMPT)["params"], scale=0.5)
+    params = randomise(jax.jit(model.init)(jax.random.key(0), PROMPT)["params"], scale=0.5)
     return model, params
 
 
@@ -44,8 +44,9 @@ def test_cached_logits_equal_full_recomputation_at_every_step(model_and_params):
 def naive_greedy(model, params, prompt, max_new_tokens):
     """nanoGPT's generate loop: crop to block_size, full forward, argmax, append."""
     idx = np.asarray(prompt)
+    forward = jax.jit(model.apply)
     for _ in range(max_new_tokens):
-        logits = model.apply({"params": params}, idx[:, -model.config.block_size :])
+        logits = forward({"params": params}, idx[:, -model.config.block_size :])
         idx = np.concatenate([idx, np.asarray(jnp.argmax(logits[:, -1], axis=-1))[:, None]], axis=1)
     return idx
 

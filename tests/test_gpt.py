@@ -27,7 +27,7 @@ def idx_BxT():
 @pytest.fixture(scope="module", params=list(CONFIGS))
 def model_and_params(request, idx_BxT):
     model = GPT(CONFIGS[request.param])
-    params = randomise(model.init(jax.random.key(1), idx_BxT)["params"], scale=0.2)
+    params = randomise(jax.jit(model.init)(jax.random.key(1), idx_BxT)["params"], scale=0.2)
     return model, params, jax.jit(lambda p, idx: model.apply({"params": p}, idx))
 
 

@@ -1,0 +1,61 @@
+"""Timing the train step and generation (for scripts/bench.py; speed is never asserted in tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jax
+import numpy as np
+
+from jaxgpt.config import GPTConfig
+from jaxgpt.generate import generate
+from jaxgpt.gpt import GPT
+from jaxgpt.mfu import flops_per_token, peak_flops
+from jaxgpt.params import count_params
+from jaxgpt.sharding import data_mesh, replicate, shard_batch
+from jaxgpt.train import TrainConfig, init_train_state, make_optimizer, make_train_step
+
+
+def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30) -> dict:
+    """ms per optimizer step, tokens/s and MFU on random tokens, after one compiling step."""
+    model, optimizer, mesh = GPT(model_config), make_optimizer(train_config), data_mesh()
+    state = replicate(init_train_state(model, optimizer, seed=0), mesh)
+    step = make_train_step(model, optimizer, train_config)
+    A, B, T = train_config.gradient_accumulation_steps, train_config.batch_size, model_config.block_size
+    rng = np.random.default_rng(0)
+    batches = [
+        shard_batch(tuple(rng.integers(0, model_config.vocab_size, (A, B, T), dtype=np.int32) for _ in "xy"), mesh, 1)
+        for _ in range(4)
+    ]
+    state, metrics = step(state, *batches[0])  # compile
+    jax.block_until_ready(metrics)
+    start = time.perf_counter()
+    for i in range(iters):
+        state, metrics = step(state, *batches[i % len(batches)])
+    jax.block_until_ready((state, metrics))
+    seconds = (time.perf_counter() - start) / iters
+    n_params = count_params(state.params)
+    tokens_per_sec = A * B * T / seconds
+    peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
+    achieved = tokens_per_sec * flops_per_token(n_params, model_config.n_layer, model_config.n_embd, T)
+    return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": tokens_per_sec, "mfu": achieved / peak}
+
+
+def time_generation(model_config: GPTConfig, new_tokens: int, use_cache: bool, batch_size: int = 1,
+                    prompt_length: int = 1) -> dict:
+    """New tokens per second of `generate` (random weights: speed does not depend on them)."""
+    model = GPT(model_config)
+    prompt = np.zeros((batch_size, prompt_length), np.int32)
+    params = model.init(jax.random.key(0), prompt)["params"]
+    run = lambda: generate(model, params, prompt, new_tokens, rng=jax.random.key(0), top_k=200,
+                           use_cache=use_cache).block_until_ready()
+    run()  # compile
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "tokens_per_sec": batch_size * new_tokens / seconds}
+
+
+def with_block_size(config: GPTConfig, block_size: int) -> GPTConfig:
+    return dataclasses.replace(config, block_size=block_size)

@@ -1,0 +1,54 @@
+"""Benchmarks: train-step speed and MFU for a preset, generation tokens/s with and without the KV cache.
+
+    python scripts/bench.py                       # the preset this machine trains by default
+    python scripts/bench.py --preset shakespeare-char --dtype bfloat16
+"""
+
+import argparse
+
+import jax
+
+from jaxgpt.benchmark import time_generation, time_train_step, with_block_size
+from jaxgpt.config import GPT_PRESETS, GPTConfig
+from jaxgpt.train import TRAIN_RECIPES, TrainConfig, default_preset
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=list(GPT_PRESETS), default=default_preset())
+    parser.add_argument("--batch_size", type=int, default=None, help="default: the preset's training recipe")
+    parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--attention_impl", choices=["manual", "xla", "cudnn"], default="manual")
+    parser.add_argument("--gen_preset", choices=list(GPT_PRESETS), default="shakespeare-char")
+    parser.add_argument("--gen_tokens", type=int, default=500)
+    args = parser.parse_args()
+
+    model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl)
+    recipe = TRAIN_RECIPES.get(args.preset, {})
+    train_config = TrainConfig(**{**recipe, "dtype": args.dtype,
+                                  **({"batch_size": args.batch_size} if args.batch_size else {})})
+    print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
+    train = time_train_step(model_config, train_config, args.iters)
+    print(f"\ntrain step, {args.preset}, batch {train_config.batch_size} x block {model_config.block_size}, "
+          f"{args.dtype}, attention {args.attention_impl}")
+    print(f"  {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  MFU {100 * train['mfu']:.1f}%")
+
+    gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)
+    block = gen_config.block_size
+    print(f"\ngeneration, {args.gen_preset} (block {block}), batch 1, one-token prompt, top_k 200")
+    print(f"  {'case':<44}{'cache':>8}{'tokens/s':>12}")
+    cases = [
+        (f"{args.gen_tokens} tokens (slides past block {block})", gen_config, args.gen_tokens),
+        (f"{block - 1} tokens (within the block)", gen_config, block - 1),
+        (f"{args.gen_tokens} tokens, block {args.gen_tokens + 1}", with_block_size(gen_config, args.gen_tokens + 1),
+         args.gen_tokens),
+    ]
+    for label, config, tokens in cases:
+        for use_cache in (True, False):
+            result = time_generation(config, tokens, use_cache)
+            print(f"  {label:<44}{'on' if use_cache else 'off':>8}{result['tokens_per_sec']:12,.0f}")
+
+
+if __name__ == "__main__":
+    main()
