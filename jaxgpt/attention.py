@@ -36,7 +36,7 @@ def attention_weights(q_BxHxTxD, k_BxHxSxD, mask=None):
     """softmax(q k^T / sqrt(D)) with masked-out scores set to the most negative number."""
     D = q_BxHxTxD.shape[-1]
     # dividing by sqrt(D) keeps the scores' variance near 1, so softmax does not saturate
-    scores_BxHxTxS = q_BxHxTxD @ jnp.swapaxes(k_BxHxSxD, -1, -2) / math.sqrt(D)  # [T, D] @ [D, S] -> [T, S]
+    scores_BxHxTxS = jnp.einsum("...td,...sd->...ts", q_BxHxTxD, k_BxHxSxD) / math.sqrt(D)  # q k^T
     scores_BxHxTxS = scores_BxHxTxS.astype(jnp.float32)  # softmax in float32, even in bfloat16 runs
     if mask is not None:
         # the most negative number, not -inf: a fully masked row then stays finite (uniform)

@@ -9,7 +9,9 @@ README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_starts_with_the_two_commands():
     first_block = README.read_text().split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
     assert first_block[0].startswith("pip install -e . && python scripts/train.py")
-    assert first_block[1].startswith('pip install -e ".[test]" && python -m pytest -q')
+    assert first_block[1].startswith('pip install -e ".[test]" && python -m pytest -q -n 2')
+    ci_script = (README.parent / ".ci" / "run").read_text()
+    assert 'pip install -e ".[test]" && python -m pytest -q -n 2\n' in ci_script  # exactly the README's command
 
 
 def test_readme_python_examples_run():
