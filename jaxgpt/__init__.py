@@ -5,6 +5,7 @@ from jaxgpt.attention import MultiHeadAttention, attention, attention_weights, c
 from jaxgpt.block import TransformerBlock
 from jaxgpt.config import GPT_PRESETS, TRANSFORMER_PRESETS, GPTConfig, TransformerConfig
 from jaxgpt.feedforward import FeedForward
+from jaxgpt.generate import generate
 from jaxgpt.gpt import GPT
 from jaxgpt.layernorm import LayerNorm
 from jaxgpt.params import count_params
@@ -31,6 +32,7 @@ __all__ = [
     "attention_weights",
     "causal_mask",
     "count_params",
+    "generate",
     "padding_mask",
     "reference",
 ]

@@ -28,8 +28,8 @@ class MetricsLog:
              "mfu": mfu}
         )
 
-    def evaluation(self, step: int, train_loss: float, val_loss: float) -> None:
-        self._append({"iter": step, "train_loss": train_loss, "val_loss": val_loss})
+    def evaluation(self, step: int, train_loss: float, val_loss: float, lr: float) -> None:
+        self._append({"iter": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
         plot_losses(self.records(), self.out_dir / "loss.png")
 
     def records(self) -> list[dict]:

@@ -298,6 +298,7 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
     )
 
     train_step, eval_step = make_train_step(model, optimizer, config), make_eval_step(model, config)
+    schedule = learning_rate_schedule(config)
     log = MetricsLog(out_dir)
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * block_size
@@ -325,7 +326,7 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
             for split, value in last_losses.items():
                 if not math.isfinite(value):
                     stop_on(value, f"the {split} loss", step)
-            log.evaluation(step, last_losses["train"], last_losses["val"])
+            log.evaluation(step, last_losses["train"], last_losses["val"], float(schedule(step)))
             bar.write(f"step {step}: train loss {last_losses['train']:.4f}, val loss {last_losses['val']:.4f}")
             improved = last_losses["val"] < best_val_loss
             best_val_loss = min(best_val_loss, last_losses["val"])
