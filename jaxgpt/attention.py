@@ -51,6 +51,21 @@ def attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask=None):
     return out_BxHxTxD, weights_BxHxTxS
 
 
+def attention_with_cache(q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, cached_k_BxHxLxD, cached_v_BxHxLxD, offset):
+    """Attention of T new tokens over the `offset` tokens already in a KV cache and over themselves
+    (causally): the numbers of `attention` on the concatenation [cache[:offset], new], computed in
+    two blocks so the cache is only read, never copied (XLA can then update it in place)."""
+    D, L, T = q_BxHxTxD.shape[-1], cached_k_BxHxLxD.shape[2], q_BxHxTxD.shape[2]
+    old_BxHxTxL = jnp.einsum("...td,...sd->...ts", q_BxHxTxD, cached_k_BxHxLxD) / math.sqrt(D)
+    new_BxHxTxT = jnp.einsum("...td,...sd->...ts", q_BxHxTxD, k_BxHxTxD) / math.sqrt(D)
+    lowest = jnp.finfo(jnp.float32).min
+    old_BxHxTxL = jnp.where(jnp.arange(L) < offset, old_BxHxTxL.astype(jnp.float32), lowest)
+    new_BxHxTxT = jnp.where(causal_mask(T), new_BxHxTxT.astype(jnp.float32), lowest)
+    weights_BxHxTxLT = jax.nn.softmax(jnp.concatenate([old_BxHxTxL, new_BxHxTxT], axis=-1), axis=-1)
+    weights_BxHxTxLT = weights_BxHxTxLT.astype(q_BxHxTxD.dtype)
+    return weights_BxHxTxLT[..., :L] @ cached_v_BxHxLxD + weights_BxHxTxLT[..., L:] @ v_BxHxTxD
+
+
 def split_heads(x_BxTxC, n_head):
     """[B, T, C] -> [B, H, T, D]: each head gets its own D = C // H channels."""
     B, T, C = x_BxTxC.shape
@@ -131,15 +146,20 @@ class MultiHeadAttention(nn.Module):
             q_BxHxTxD = RotaryEmbedding()(q_BxHxTxD, positions_T)
             k_BxHxSxD = RotaryEmbedding()(k_BxHxSxD, positions_T)
         if decode:
-            # write the T new keys and values at positions offset .. offset + T - 1, then attend
-            # over the whole cache; the causal mask hides the slots not written yet
+            if mask is not None:
+                raise ValueError("decode=True takes no mask: the cache attends causally to what it holds")
+            out_BxHxTxD = attention_with_cache(
+                q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, cached_k.value, cached_v.value, offset
+            )
+            # then store the T new keys and values at positions offset .. offset + T - 1
             cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxSxD, (0, 0, offset, 0))
             cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxSxD, (0, 0, offset, 0))
             cache_index.value = offset + T
-            k_BxHxSxD, v_BxHxSxD = cached_k.value, cached_v.value
+            y_BxTxC = dense(C, "c_proj", std=self.proj_init_std)(merge_heads(out_BxHxTxD))
+            return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)
         if self.causal:
             S = k_BxHxSxD.shape[2]
-            causal_TxS = causal_mask(T, S, offset if decode else None)
+            causal_TxS = causal_mask(T, S)
             mask = causal_TxS if mask is None else jnp.logical_and(mask, causal_TxS)
 
         dropout_active = not deterministic and self.dropout > 0.0
