@@ -10,18 +10,29 @@ import pathlib
 import sys
 
 import jax
+import numpy as np
 
 from jaxgpt.checkpoint import CheckpointError
 from jaxgpt.config import GPT_PRESETS, GPTConfig
-from jaxgpt.data import DataError
+from jaxgpt.data import DataError, Dataset, load_text
 from jaxgpt.generate import generate
 from jaxgpt.gpt import GPT
-from jaxgpt.train import TRAIN_RECIPES, TrainConfig, TrainingError, default_preset, restore_model, train
+from jaxgpt.pretrained import PretrainedError, load_gpt2
+from jaxgpt.tokenizer import BPETokenizer, TokenizerError
+from jaxgpt.train import (
+    FINETUNE_RECIPE,
+    TRAIN_RECIPES,
+    TrainConfig,
+    TrainingError,
+    default_preset,
+    restore_model,
+    train,
+)
 
 MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "position", "attention_impl")
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message):  # one line instead of argparse's usage block
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
@@ -48,7 +59,7 @@ def _add_flags(parser, cls, defaults, names=None):
 
 
 def train_parser(preset: str) -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="train.py",
         description="Train a GPT (nanoGPT's flags). Defaults shown are those of the preset chosen on this "
         f"machine, {preset}; another --preset brings its own model and training recipe.",
@@ -64,30 +75,45 @@ def train_main(argv: list[str]) -> int:
     machine_preset = default_preset()
     args = train_parser(machine_preset).parse_args(argv)
     given = {name: value for name, value in vars(args).items() if value is not None and name != "preset"}
+    model_flags = {k: v for k, v in given.items() if k in MODEL_FLAGS}
+    train_flags = {k: v for k, v in given.items() if k not in MODEL_FLAGS}
     preset = args.preset or machine_preset
-    if args.preset is None:
-        print(f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine")
-    model_config = GPTConfig.from_preset(preset, **{k: v for k, v in given.items() if k in MODEL_FLAGS})
-    train_config = TrainConfig(**{**TRAIN_RECIPES.get(preset, {}), **{k: v for k, v in given.items()
-                                                                       if k not in MODEL_FLAGS}})
-    result = train(train_config, model_config)
+    init_from = train_flags.get("init_from", "scratch")
+    if init_from not in ("scratch", "resume"):
+        recipe = FINETUNE_RECIPE
+        print(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
+    else:
+        recipe = TRAIN_RECIPES.get(preset, {})
+        if args.preset is None and init_from == "scratch":
+            print(f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine")
+    train_config = TrainConfig(**{**recipe, **train_flags})
+    model_config = GPTConfig.from_preset(preset, **model_flags)
+    result = train(train_config, model_config, model_overrides=model_flags)
     if train_config.eval_only:
         return 0
-    tokenizer = result.tokenizer
-    start = "\n" if "\n" in tokenizer.chars else tokenizer.chars[0]
     tokens = generate(
-        GPT(result.model_config), result.state.params, tokenizer.encode(start)[None, :], 300,
+        GPT(result.model_config), result.state.params, _start_tokens(result.tokenizer)[None, :], 300,
         rng=jax.random.key(train_config.seed), temperature=0.8, top_k=200,
     )
     print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
-    print(tokenizer.decode(tokens[0]))
+    print(result.tokenizer.decode(tokens[0]))
     return 0
 
 
+def _start_tokens(tokenizer):
+    """A newline to start the closing sample from, or the first token if the text had none."""
+    try:
+        return tokenizer.encode("\n")
+    except ValueError:
+        return np.zeros((1,), np.int32)
+
+
 def sample_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sample.py", description="Generate text from a trained checkpoint (nanoGPT's sample.py).")
+    parser = OneLineErrorParser(prog="sample.py", description="Generate text from a trained checkpoint (nanoGPT's sample.py).")
     add = parser.add_argument
-    add("--init_from", default="resume", choices=["resume"], help="where the model comes from (default: resume)")
+    add("--init_from", default="resume",
+        help="resume (a training run's --out_dir), gpt2, gpt2-medium, gpt2-large, gpt2-xl, or a path to GPT-2 "
+             "weights in Hugging Face's layout (default: resume)")
     add("--out_dir", default="out-shakespeare-char", help="the training run's folder (default: %(default)s)")
     add("--checkpoint", default="best", help="best, latest or an iteration number (default: %(default)s)")
     add("--start", default="\n", help='the prompt, or FILE:path to read it from a file (default: "\\n")')
@@ -116,14 +142,19 @@ def sample_main(argv: list[str]) -> int:
     checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
     if checkpoint not in ("best", "latest") and not isinstance(checkpoint, int):
         raise ValueError(f"--checkpoint={args.checkpoint!r} must be best, latest or an iteration number")
-    model, params, tokenizer, meta = restore_model(args.out_dir, checkpoint)
+    if args.init_from == "resume":
+        model, params, tokenizer, meta = restore_model(args.out_dir, checkpoint)
+        print(f"sampling from iteration {meta['iter']} of {args.out_dir} (val loss {meta['val_loss']:.4f})")
+    else:
+        config, params = load_gpt2(args.init_from)
+        model, tokenizer = GPT(config), BPETokenizer.gpt2()
+        print(f"sampling from {args.init_from}")
     prompt = tokenizer.encode(start)
     if len(prompt) > model.config.block_size:
         raise ValueError(
             f"the prompt has {len(prompt)} tokens, more than the model's block_size={model.config.block_size}: "
             "shorten it"
         )
-    print(f"sampling from iteration {meta['iter']} of {args.out_dir} (val loss {meta['val_loss']:.4f})")
     rng = jax.random.key(args.seed)
     for i in range(args.num_samples):
         tokens = generate(
@@ -135,6 +166,23 @@ def sample_main(argv: list[str]) -> int:
     return 0
 
 
+def prepare_main(argv: list[str]) -> int:
+    parser = OneLineErrorParser(
+        prog="prepare.py",
+        description="Turn a text file into token files (train.bin, val.bin, meta.json) for --dataset FOLDER.",
+    )
+    parser.add_argument("--data_file", default=None, help="a UTF-8 text file (default: tiny Shakespeare)")
+    parser.add_argument("--out_dir", required=True, help="the folder to write")
+    parser.add_argument("--tokenizer", choices=["gpt2", "char"], default="gpt2", help="(default: %(default)s)")
+    args = parser.parse_args(argv)
+    text = load_text("shakespeare", args.data_file)
+    data = Dataset.from_text(text, BPETokenizer.gpt2() if args.tokenizer == "gpt2" else None)
+    folder = data.save(args.out_dir)
+    print(f"{len(data.train):,} train and {len(data.val):,} val tokens ({data.tokenizer.vocab_size:,}-token "
+          f"vocabulary) in {folder}")
+    return 0
+
+
 def run(main) -> None:
     """Run a script's main: known problems print one line and exit non-zero, without a traceback
     (set JAXGPT_DEBUG=1 to see one)."""
@@ -142,7 +190,7 @@ def run(main) -> None:
         code = main(sys.argv[1:])
     except KeyboardInterrupt:
         code = 130
-    except (TrainingError, DataError, CheckpointError, ValueError) as error:
+    except (TrainingError, DataError, CheckpointError, PretrainedError, TokenizerError, ValueError) as error:
         if os.environ.get("JAXGPT_DEBUG"):
             raise
         print(f"{pathlib.Path(sys.argv[0]).name}: error: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import pathlib
 import tempfile
@@ -13,13 +14,14 @@ import urllib.request
 
 import numpy as np
 
-from jaxgpt.tokenizer import CharTokenizer
+from jaxgpt.tokenizer import CharTokenizer, tokenizer_from_dict
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 SHAKESPEARE_BYTES = 1_115_394
 CACHE_ENV = "JAXGPT_CACHE_DIR"
-DATASETS = ("shakespeare_char",)
+# tiny Shakespeare by characters (nanoGPT's shakespeare_char) or by GPT-2 BPE tokens (its shakespeare)
+DATASETS = ("shakespeare_char", "shakespeare")
 
 
 class DataError(Exception):
@@ -73,7 +75,7 @@ def load_text(dataset: str = "shakespeare_char", data_file: str | None = None) -
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise DataError(f"data file {data_file} is not UTF-8 text: convert it or choose another file") from None
-    elif dataset == "shakespeare_char":
+    elif dataset in DATASETS:
         text = download_shakespeare().read_text(encoding="utf-8")
     else:
         raise DataError(f"unknown dataset {dataset!r}: known datasets are {', '.join(DATASETS)}, or pass --data_file")
@@ -88,10 +90,11 @@ class Dataset:
 
     train: np.ndarray
     val: np.ndarray
-    tokenizer: CharTokenizer
+    tokenizer: object  # CharTokenizer or BPETokenizer
 
     @classmethod
-    def from_text(cls, text: str, tokenizer: CharTokenizer | None = None, val_fraction: float = 0.1) -> "Dataset":
+    def from_text(cls, text: str, tokenizer=None, val_fraction: float = 0.1) -> "Dataset":
+        """Tokenize `text` (with a new CharTokenizer when none is given) and split it."""
         tokenizer = CharTokenizer.from_text(text) if tokenizer is None else tokenizer
         try:
             ids = tokenizer.encode(text)
@@ -100,6 +103,26 @@ class Dataset:
         dtype = np.uint16 if tokenizer.vocab_size <= 2**16 else np.uint32
         split = int(len(ids) * (1 - val_fraction))
         return cls(ids[:split].astype(dtype), ids[split:].astype(dtype), tokenizer)
+
+    def save(self, folder) -> pathlib.Path:
+        """train.bin and val.bin (raw token ids, as nanoGPT's prepare.py) and meta.json (the tokenizer)."""
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.train.tofile(folder / "train.bin")
+        self.val.tofile(folder / "val.bin")
+        meta = {"tokenizer": self.tokenizer.to_dict(), "dtype": self.train.dtype.name}
+        (folder / "meta.json").write_text(json.dumps(meta))
+        return folder
+
+    @classmethod
+    def load(cls, folder) -> "Dataset":
+        """A dataset written by `save` (scripts/prepare.py), memory-mapped rather than read."""
+        folder = pathlib.Path(folder)
+        if not (folder / "meta.json").is_file():
+            raise DataError(f"{folder} has no meta.json: prepare it with scripts/prepare.py")
+        meta = json.loads((folder / "meta.json").read_text())
+        splits = [np.memmap(folder / f"{name}.bin", dtype=meta["dtype"], mode="r") for name in ("train", "val")]
+        return cls(*splits, tokenizer_from_dict(meta["tokenizer"]))
 
     def split(self, name: str) -> np.ndarray:
         return {"train": self.train, "val": self.val}[name]

@@ -24,13 +24,14 @@ from tqdm.auto import tqdm
 
 from jaxgpt.checkpoint import CheckpointError, Checkpoints, abstract
 from jaxgpt.config import GPTConfig
-from jaxgpt.data import DATASETS, BatchSampler, Dataset, load_text
+from jaxgpt.data import DATASETS, BatchSampler, DataError, Dataset, load_text
 from jaxgpt.gpt import GPT
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.mfu import flops_per_token, peak_flops
 from jaxgpt.params import count_params
 from jaxgpt.sharding import check_divisible, data_mesh, replicate, shard_batch
-from jaxgpt.tokenizer import tokenizer_from_dict
+from jaxgpt.pretrained import GPT2_REPOS, load_gpt2
+from jaxgpt.tokenizer import BPETokenizer, tokenizer_from_dict
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -46,8 +47,8 @@ class TrainConfig:
     eval_iters: int = 200  # batches per split in each evaluation
     eval_only: bool = False  # evaluate once and exit
     always_save_checkpoint: bool = True  # checkpoint at every evaluation, not only when val loss improves
-    init_from: str = "scratch"  # "scratch" or "resume" (from the latest checkpoint in out_dir)
-    dataset: str = "shakespeare_char"
+    init_from: str = "scratch"  # "scratch", "resume" (latest checkpoint in out_dir), "gpt2"... or a weights path
+    dataset: str = "shakespeare_char"  # or "shakespeare" (GPT-2 BPE), or a folder from scripts/prepare.py
     data_file: str | None = None  # any UTF-8 text file, character-level; overrides dataset
     gradient_accumulation_steps: int = 1  # micro-batches per optimizer step
     batch_size: int = 12  # sequences per micro-batch, split over all devices
@@ -77,7 +78,7 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r} must be an integer >= 0")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate={self.learning_rate} must be > 0")
-        if not 0 <= self.min_lr <= self.learning_rate:
+        if self.decay_lr and not 0 <= self.min_lr <= self.learning_rate:
             raise ValueError(f"min_lr={self.min_lr} must be between 0 and learning_rate={self.learning_rate}")
         if self.decay_lr and self.lr_decay_iters < self.warmup_iters:
             raise ValueError(f"lr_decay_iters={self.lr_decay_iters} must be >= warmup_iters={self.warmup_iters}")
@@ -86,12 +87,14 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError("weight_decay and grad_clip must be >= 0")
-        if self.init_from not in ("scratch", "resume"):
-            raise ValueError(f"init_from={self.init_from!r} is not one of scratch, resume")
+        if self.init_from not in ("scratch", "resume", *GPT2_REPOS) and not pathlib.Path(self.init_from).exists():
+            raise ValueError(f"init_from={self.init_from!r} is not scratch, resume, one of {', '.join(GPT2_REPOS)} "
+                             "or a path to GPT-2 weights in Hugging Face's layout")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
-        if self.data_file is None and self.dataset not in DATASETS:
-            raise ValueError(f"dataset={self.dataset!r} is not one of {', '.join(DATASETS)}; or pass --data_file")
+        if self.data_file is None and self.dataset not in DATASETS and not pathlib.Path(self.dataset).is_dir():
+            raise ValueError(f"dataset={self.dataset!r} is not one of {', '.join(DATASETS)} nor a folder made by "
+                             "scripts/prepare.py; or pass --data_file")
 
 
 _SHAKESPEARE_RECIPE = dict(
@@ -106,6 +109,13 @@ TRAIN_RECIPES: dict[str, dict] = {
     "shakespeare-char-cpu": {**_SHAKESPEARE_RECIPE, "batch_size": 12, "max_iters": 2000, "lr_decay_iters": 2000,
                              "eval_iters": 20},
 }
+
+
+# nanoGPT's config/finetune_shakespeare.py: the recipe when training starts from GPT-2's weights
+FINETUNE_RECIPE = dict(
+    out_dir="out-shakespeare", eval_interval=5, eval_iters=40, always_save_checkpoint=False, dataset="shakespeare",
+    batch_size=1, gradient_accumulation_steps=32, max_iters=20, learning_rate=3e-5, decay_lr=False,
+)
 
 
 def default_preset() -> str:
@@ -151,10 +161,11 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     return adamw
 
 
-def init_train_state(model: GPT, optimizer: optax.GradientTransformation, seed: int) -> TrainState:
+def init_train_state(model: GPT, optimizer: optax.GradientTransformation, seed: int, params=None) -> TrainState:
+    """Step 0: fresh GPT-2-style weights from `seed`, or the given `params` (pretrained ones)."""
     init_key, dropout_key = jax.random.split(jax.random.key(seed))
-    idx_1xT = jnp.zeros((1, model.config.block_size), jnp.int32)
-    params = model.init(init_key, idx_1xT)["params"]
+    if params is None:
+        params = model.init(init_key, jnp.zeros((1, model.config.block_size), jnp.int32))["params"]
     return TrainState(
         step=jnp.array(0, jnp.int32),
         params=params,
@@ -261,23 +272,56 @@ def restore_model(out_dir, checkpoint: str | int = "latest", mesh=None):
     return model, state.params, tokenizer_from_dict(meta["tokenizer"]), meta
 
 
+def load_data(config: TrainConfig, tokenizer=None) -> Dataset:
+    """The training data: a folder from scripts/prepare.py, or a text tokenized by `tokenizer`
+    (by default: GPT-2 BPE for the "shakespeare" dataset, characters otherwise)."""
+    if config.data_file is None and pathlib.Path(config.dataset).is_dir():
+        return Dataset.load(config.dataset)
+    if tokenizer is None and config.data_file is None and config.dataset == "shakespeare":
+        tokenizer = BPETokenizer.gpt2()
+    return Dataset.from_text(load_text(config.dataset, config.data_file), tokenizer)
+
+
+def load_pretrained(name_or_path: str, overrides: dict):
+    """(config, params) of GPT-2 weights, with dropout set and the context cropped as asked
+    (nanoGPT's crop_block_size: keep the first block_size position embeddings)."""
+    config, params = load_gpt2(name_or_path)
+    fixed = sorted(set(overrides) - {"dropout", "block_size"})
+    if fixed:
+        raise ValueError(f"--{fixed[0]} cannot change a pretrained model; only --dropout and --block_size can")
+    block_size = overrides.get("block_size", config.block_size)
+    if block_size > config.block_size:
+        raise ValueError(f"block_size={block_size} exceeds the pretrained model's {config.block_size} positions")
+    params = {**params, "wpe": {"embedding": params["wpe"]["embedding"][:block_size]}}
+    return dataclasses.replace(config, **overrides), params
+
+
 def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: bool = True,
-          echo=print) -> TrainResult:
+          echo=print, model_overrides: dict | None = None) -> TrainResult:
     """Train a GPT as `config` says and return the final state. `model_config` is the model to
     build from scratch (its vocab_size is set from the data); with init_from="resume" the model,
-    tokenizer, state and sampler all come from the latest checkpoint in out_dir."""
+    tokenizer, state and sampler all come from the latest checkpoint in out_dir; with a GPT-2
+    name or weights path, training starts from those weights (`model_overrides` may set
+    dropout and crop block_size) with GPT-2's BPE tokenizer."""
     out_dir = pathlib.Path(config.out_dir)
     checkpoints = Checkpoints(out_dir, keep=config.keep_checkpoints)
-    tokenizer = None
+    tokenizer, pretrained_params = None, None
     if config.init_from == "resume":
         if checkpoints.latest_step() is None:
             raise CheckpointError(f"--init_from resume: no checkpoint in {out_dir}; train first, or fix --out_dir")
         meta = checkpoints.restore_meta()
         model_config, tokenizer = GPTConfig(**meta["model"]), tokenizer_from_dict(meta["tokenizer"])
+    elif config.init_from != "scratch":
+        model_config, pretrained_params = load_pretrained(config.init_from, model_overrides or {})
+        tokenizer = BPETokenizer.gpt2()
     elif model_config is None:
         raise ValueError("train() needs a model_config to start from scratch")
-    data = Dataset.from_text(load_text(config.dataset, config.data_file), tokenizer)
-    model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
+    data = load_data(config, tokenizer)
+    if pretrained_params is None:
+        model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
+    elif data.tokenizer.vocab_size != model_config.vocab_size:
+        raise DataError(f"the data's tokenizer has {data.tokenizer.vocab_size} tokens but the pretrained model "
+                        f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)")
     model, optimizer = GPT(model_config), make_optimizer(config)
     mesh = data_mesh()
     check_divisible(config.batch_size, mesh)
@@ -290,7 +334,9 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
         best_val_loss = meta["best_val_loss"]
         echo(f"resuming from iteration {meta['iter']} in {out_dir}")
     else:
-        state = replicate(init_train_state(model, optimizer, config.seed), mesh)
+        if pretrained_params is not None:
+            echo(f"starting from the pretrained weights of {config.init_from}")
+        state = replicate(init_train_state(model, optimizer, config.seed, pretrained_params), mesh)
         best_val_loss = math.inf
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(
