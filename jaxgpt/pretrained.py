@@ -103,8 +103,11 @@ def _read_safetensors(path: pathlib.Path) -> dict:
 def _download(name: str) -> pathlib.Path:
     """The folder holding the named model's config.json and model.safetensors, fetched once into
     Hugging Face's cache."""
+    import logging
+
     from huggingface_hub import hf_hub_download
 
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retries would print a warning each
     try:
         files = [hf_hub_download(GPT2_REPOS[name], filename) for filename in ("config.json", "model.safetensors")]
     except Exception as error:

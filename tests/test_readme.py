@@ -16,7 +16,9 @@ def test_readme_starts_with_the_two_commands():
 
 def test_readme_python_examples_run():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) >= 2
+    # tests never touch the network: the example that downloads GPT-2 is proven offline by test_pretrained.py
+    blocks = [block for block in blocks if not block.startswith("# needs internet")]
+    assert len(blocks) >= 3
     namespace = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
