@@ -1,5 +1,5 @@
-"""The command lines of scripts/train.py and scripts/sample.py: nanoGPT's flag names in,
-one-line errors out (exit code 2 for bad input, 1 when training has to stop)."""
+"""The command lines of scripts/train.py, scripts/sample.py and scripts/prepare.py: nanoGPT's
+flag names in, one-line errors out (exit code 2 for bad input, 1 when training has to stop)."""
 
 from __future__ import annotations
 
