@@ -17,12 +17,11 @@ from typing import Any
 import flax
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.sharding import NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
-from jaxgpt.checkpoint import CheckpointError, Checkpoints, abstract
+from jaxgpt.checkpoint import CheckpointError, Checkpoints
 from jaxgpt.config import GPTConfig
 from jaxgpt.data import DATASETS, BatchSampler, DataError, Dataset, load_text
 from jaxgpt.gpt import GPT

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import assert_close, f64, randomise
 
-from jaxgpt import Transformer, TransformerConfig, count_params, reference
+from jaxgpt import Transformer, TransformerConfig, reference
 
 SMALL = dict(src_vocab_size=23, tgt_vocab_size=19, block_size=16, n_encoder_layer=2, n_decoder_layer=2,
              n_head=3, d_model=15, d_ff=22, dropout=0.0)
