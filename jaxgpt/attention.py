@@ -148,9 +148,7 @@ class MultiHeadAttention(nn.Module):
         if decode:
             if mask is not None:
                 raise ValueError("decode=True takes no mask: the cache attends causally to what it holds")
-            out_BxHxTxD = attention_with_cache(
-                q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, cached_k.value, cached_v.value, offset
-            )
+            out_BxHxTxD = attention_with_cache(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, cached_k.value, cached_v.value, offset)
             # then store the T new keys and values at positions offset .. offset + T - 1
             cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxSxD, (0, 0, offset, 0))
             cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxSxD, (0, 0, offset, 0))

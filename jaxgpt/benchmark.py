@@ -15,14 +15,14 @@ from jaxgpt.gpt import GPT
 from jaxgpt.mfu import flops_per_token, peak_flops
 from jaxgpt.params import count_params
 from jaxgpt.sharding import data_mesh, replicate, shard_batch
-from jaxgpt.train import TrainConfig, init_train_state, make_optimizer, make_train_step
+from jaxgpt.train import TrainConfig, init_train_state, language_model_loss, make_optimizer, make_train_step
 
 
 def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30) -> dict:
     """ms per optimizer step, tokens/s and MFU on random tokens, after one compiling step."""
     model, optimizer, mesh = GPT(model_config), make_optimizer(train_config), data_mesh()
     state = replicate(init_train_state(model, optimizer, seed=0), mesh)
-    step = make_train_step(model, optimizer, train_config)
+    step = make_train_step(language_model_loss(model, train_config), optimizer, train_config)
     A, B, T = train_config.gradient_accumulation_steps, train_config.batch_size, model_config.block_size
     rng = np.random.default_rng(0)
     batches = [
@@ -43,15 +43,22 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
     return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": tokens_per_sec, "mfu": achieved / peak}
 
 
-def time_generation(model_config: GPTConfig, new_tokens: int, use_cache: bool, batch_size: int = 1,
-                    prompt_length: int = 1, repeats: int = 3) -> dict:
+def time_generation(
+    model_config: GPTConfig,
+    new_tokens: int,
+    use_cache: bool,
+    batch_size: int = 1,
+    prompt_length: int = 1,
+    repeats: int = 3,
+) -> dict:
     """New tokens per second of `generate`, the best of `repeats` runs after a compiling one
     (random weights: the speed does not depend on them)."""
     model = GPT(model_config)
     prompt = np.zeros((batch_size, prompt_length), np.int32)
     params = model.init(jax.random.key(0), prompt)["params"]
-    run = lambda: generate(model, params, prompt, new_tokens, rng=jax.random.key(0), top_k=200,
-                           use_cache=use_cache).block_until_ready()
+    run = lambda: generate(
+        model, params, prompt, new_tokens, rng=jax.random.key(0), top_k=200, use_cache=use_cache
+    ).block_until_ready()
     run()  # compile
     seconds = math.inf
     for _ in range(repeats):  # the fastest run is the one least disturbed by the rest of the machine

@@ -47,8 +47,16 @@ class TransformerBlock(nn.Module):
 
         def attention(name, causal, rotary):
             return MultiHeadAttention(
-                self.n_head, self.dropout, self.bias, causal, rotary, self.attention_impl,
-                self.init_std, self.proj_init_std, self.max_len, name=name,
+                self.n_head,
+                self.dropout,
+                self.bias,
+                causal,
+                rotary,
+                self.attention_impl,
+                self.init_std,
+                self.proj_init_std,
+                self.max_len,
+                name=name,
             )
 
         self_attention = attention("attn", self.causal, self.rotary)

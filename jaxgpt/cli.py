@@ -53,7 +53,10 @@ def _add_flags(parser, cls, defaults, names=None):
     for field in dataclasses.fields(cls):
         if names is None or field.name in names:
             parser.add_argument(
-                f"--{field.name}", type=_TYPES[field.type], default=None, metavar=field.type.split(" ")[0].upper(),
+                f"--{field.name}",
+                type=_TYPES[field.type],
+                default=None,
+                metavar=field.type.split(" ")[0].upper(),
                 help=f"(default: {getattr(defaults, field.name)})",
             )
 
@@ -64,8 +67,12 @@ def train_parser(preset: str) -> argparse.ArgumentParser:
         description="Train a GPT (nanoGPT's flags). Defaults shown are those of the preset chosen on this "
         f"machine, {preset}; another --preset brings its own model and training recipe.",
     )
-    parser.add_argument("--preset", choices=list(GPT_PRESETS), metavar="NAME",
-                        help=f"model size and training recipe: {', '.join(GPT_PRESETS)} (default: {preset})")
+    parser.add_argument(
+        "--preset",
+        choices=list(GPT_PRESETS),
+        metavar="NAME",
+        help=f"model size and training recipe: {', '.join(GPT_PRESETS)} (default: {preset})",
+    )
     _add_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
     _add_flags(parser, GPTConfig, GPTConfig.from_preset(preset), MODEL_FLAGS)
     return parser
@@ -92,8 +99,13 @@ def train_main(argv: list[str]) -> int:
     if train_config.eval_only:
         return 0
     tokens = generate(
-        GPT(result.model_config), result.state.params, _start_tokens(result.tokenizer)[None, :], 300,
-        rng=jax.random.key(train_config.seed), temperature=0.8, top_k=200,
+        GPT(result.model_config),
+        result.state.params,
+        _start_tokens(result.tokenizer)[None, :],
+        300,
+        rng=jax.random.key(train_config.seed),
+        temperature=0.8,
+        top_k=200,
     )
     print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
     print(result.tokenizer.decode(tokens[0]))
@@ -109,11 +121,16 @@ def _start_tokens(tokenizer):
 
 
 def sample_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(prog="sample.py", description="Generate text from a trained checkpoint (nanoGPT's sample.py).")
+    parser = OneLineErrorParser(
+        prog="sample.py", description="Generate text from a trained checkpoint (nanoGPT's sample.py)."
+    )
     add = parser.add_argument
-    add("--init_from", default="resume",
+    add(
+        "--init_from",
+        default="resume",
         help="resume (a training run's --out_dir), gpt2, gpt2-medium, gpt2-large, gpt2-xl, or a path to GPT-2 "
-             "weights in Hugging Face's layout (default: resume)")
+        "weights in Hugging Face's layout (default: resume)",
+    )
     add("--out_dir", default="out-shakespeare-char", help="the training run's folder (default: %(default)s)")
     add("--checkpoint", default="best", help="best, latest or an iteration number (default: %(default)s)")
     add("--start", default="\n", help='the prompt, or FILE:path to read it from a file (default: "\\n")')
@@ -133,7 +150,7 @@ def sample_main(argv: list[str]) -> int:
         raise ValueError(f"--num_samples={args.num_samples} must be >= 1")
     start = args.start
     if start.startswith("FILE:"):
-        path = pathlib.Path(start[len("FILE:"):])
+        path = pathlib.Path(start[len("FILE:") :])
         if not path.is_file():
             raise ValueError(f"prompt file {path} does not exist: pass --start FILE:path to a text file")
         start = path.read_text(encoding="utf-8")
@@ -158,8 +175,15 @@ def sample_main(argv: list[str]) -> int:
     rng = jax.random.key(args.seed)
     for i in range(args.num_samples):
         tokens = generate(
-            model, params, prompt[None, :], args.max_new_tokens, rng=jax.random.fold_in(rng, i),
-            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, use_cache=args.use_cache,
+            model,
+            params,
+            prompt[None, :],
+            args.max_new_tokens,
+            rng=jax.random.fold_in(rng, i),
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            use_cache=args.use_cache,
         )
         print(tokenizer.decode(tokens[0]))
         print("---------------")
@@ -178,8 +202,10 @@ def prepare_main(argv: list[str]) -> int:
     text = load_text("shakespeare", args.data_file)
     data = Dataset.from_text(text, BPETokenizer.gpt2() if args.tokenizer == "gpt2" else None)
     folder = data.save(args.out_dir)
-    print(f"{len(data.train):,} train and {len(data.val):,} val tokens ({data.tokenizer.vocab_size:,}-token "
-          f"vocabulary) in {folder}")
+    print(
+        f"{len(data.train):,} train and {len(data.val):,} val tokens ({data.tokenizer.vocab_size:,}-token "
+        f"vocabulary) in {folder}"
+    )
     return 0
 
 

@@ -136,8 +136,15 @@ class TransformerConfig:
 
     def __post_init__(self):
         _check_positive_int(
-            self, "src_vocab_size", "tgt_vocab_size", "block_size", "n_encoder_layer",
-            "n_decoder_layer", "n_head", "d_model", "d_ff",
+            self,
+            "src_vocab_size",
+            "tgt_vocab_size",
+            "block_size",
+            "n_encoder_layer",
+            "n_decoder_layer",
+            "n_head",
+            "d_model",
+            "d_ff",
         )
         _check_heads(self, "d_model")
         _check_dropout(self)

@@ -58,8 +58,15 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
     if top_p is not None and not 0.0 < top_p <= 1.0:
         raise ValueError(f"top_p={top_p} must be in (0, 1]")
     return _generate(
-        model.config, params, prompt_BxT0.astype(jnp.int32), rng,
-        max_new_tokens=max_new_tokens, temperature=float(temperature), top_k=top_k, top_p=top_p, use_cache=use_cache,
+        model.config,
+        params,
+        prompt_BxT0.astype(jnp.int32),
+        rng,
+        max_new_tokens=max_new_tokens,
+        temperature=float(temperature),
+        top_k=top_k,
+        top_p=top_p,
+        use_cache=use_cache,
     )
 
 

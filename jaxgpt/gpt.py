@@ -32,7 +32,8 @@ class GPT(nn.Module):
         T = idx_BxT.shape[1]
         if T > c.block_size:
             raise ValueError(
-                f"sequence length {T} exceeds block_size={c.block_size}: crop the input to its last {c.block_size} tokens"
+                f"sequence length {T} exceeds block_size={c.block_size}: "
+                f"crop the input to its last {c.block_size} tokens"
             )
         offset = 0  # position of the first token: 0, or the number of tokens already cached
         if decode:

@@ -24,8 +24,14 @@ class MetricsLog:
 
     def step(self, step: int, loss: float, lr: float, ms_per_iter: float, tokens_per_sec: float, mfu: float):
         self._append(
-            {"iter": step, "loss": loss, "lr": lr, "ms_per_iter": ms_per_iter, "tokens_per_sec": tokens_per_sec,
-             "mfu": mfu}
+            {
+                "iter": step,
+                "loss": loss,
+                "lr": lr,
+                "ms_per_iter": ms_per_iter,
+                "tokens_per_sec": tokens_per_sec,
+                "mfu": mfu,
+            }
         )
 
     def evaluation(self, step: int, train_loss: float, val_loss: float, lr: float) -> None:

@@ -50,9 +50,15 @@ def config_from_hf(hf_config: dict) -> GPTConfig:
     if activation not in _ACTIVATIONS:
         raise PretrainedError(f"activation_function={activation!r} is not one of {', '.join(_ACTIVATIONS)}")
     return GPTConfig(
-        block_size=hf_config["n_positions"], vocab_size=hf_config["vocab_size"], n_layer=hf_config["n_layer"],
-        n_head=hf_config["n_head"], n_embd=hf_config["n_embd"], dropout=0.0, bias=True,
-        activation=_ACTIVATIONS[activation], layer_norm_epsilon=hf_config.get("layer_norm_epsilon", 1e-5),
+        block_size=hf_config["n_positions"],
+        vocab_size=hf_config["vocab_size"],
+        n_layer=hf_config["n_layer"],
+        n_head=hf_config["n_head"],
+        n_embd=hf_config["n_embd"],
+        dropout=0.0,
+        bias=True,
+        activation=_ACTIVATIONS[activation],
+        layer_norm_epsilon=hf_config.get("layer_norm_epsilon", 1e-5),
     )
 
 
@@ -60,8 +66,15 @@ def _config_from_shapes(state: dict) -> GPTConfig:
     """For a bare .safetensors file: sizes from the tensors, heads of 64 channels as in every GPT-2."""
     vocab_size, n_embd = state["wte.weight"].shape
     n_layer = len({key.split(".")[1] for key in state if key.startswith("h.")})
-    return GPTConfig(block_size=state["wpe.weight"].shape[0], vocab_size=vocab_size, n_layer=n_layer,
-                     n_head=max(1, n_embd // 64), n_embd=n_embd, dropout=0.0, bias=True)
+    return GPTConfig(
+        block_size=state["wpe.weight"].shape[0],
+        vocab_size=vocab_size,
+        n_layer=n_layer,
+        n_head=max(1, n_embd // 64),
+        n_embd=n_embd,
+        dropout=0.0,
+        bias=True,
+    )
 
 
 def params_from_state_dict(state: dict, config: GPTConfig, dtype=jnp.float32):
@@ -69,8 +82,9 @@ def params_from_state_dict(state: dict, config: GPTConfig, dtype=jnp.float32):
     state = {key.removeprefix("transformer."): value for key, value in state.items()}
     lm_head = state.pop("lm_head.weight", None)
     if lm_head is not None and not np.array_equal(lm_head, state.get("wte.weight")):
-        raise PretrainedError("lm_head.weight differs from wte.weight: jaxgpt's GPT ties them, so it cannot load "
-                              "an untied head")
+        raise PretrainedError(
+            "lm_head.weight differs from wte.weight: jaxgpt's GPT ties them, so it cannot load an untied head"
+        )
     shapes = jax.eval_shape(GPT(config).init, jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"]
     used = set()
 
@@ -124,13 +138,14 @@ def load_gpt2(name_or_path: str, dtype=jnp.float32):
     path = pathlib.Path(name_or_path)
     if not path.exists():
         if name_or_path not in GPT2_REPOS:
-            raise PretrainedError(f"{name_or_path!r} is neither a file nor a folder nor one of "
-                                  f"{', '.join(GPT2_REPOS)}")
+            raise PretrainedError(f"{name_or_path!r} is neither a file nor a folder nor one of {', '.join(GPT2_REPOS)}")
         path = _download(name_or_path)
     weights = path / "model.safetensors" if path.is_dir() else path
     if not weights.is_file():
-        raise PretrainedError(f"{path} has no model.safetensors: save the model with safetensors "
-                              "(transformers' save_pretrained does by default)")
+        raise PretrainedError(
+            f"{path} has no model.safetensors: save the model with safetensors "
+            "(transformers' save_pretrained does by default)"
+        )
     state = _read_safetensors(weights)
     config_file = weights.parent / "config.json"
     if config_file.is_file():
@@ -143,10 +158,14 @@ def load_gpt2(name_or_path: str, dtype=jnp.float32):
 def to_hf_state_dict(params, config: GPTConfig) -> dict:
     """The inverse of `load_gpt2`: NumPy arrays under `GPT2LMHeadModel`'s keys (lm_head tied to wte)."""
     if not config.bias or config.position != "learned":
-        raise PretrainedError("GPT-2's layout needs bias=True and position='learned'; this model has "
-                              f"bias={config.bias}, position={config.position!r}")
-    state = {"transformer." + _hf_key(path): np.asarray(leaf, dtype=np.float32)
-             for path, leaf in jax.tree_util.tree_leaves_with_path(params)}
+        raise PretrainedError(
+            "GPT-2's layout needs bias=True and position='learned'; this model has "
+            f"bias={config.bias}, position={config.position!r}"
+        )
+    state = {
+        "transformer." + _hf_key(path): np.asarray(leaf, dtype=np.float32)
+        for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+    }
     state["lm_head.weight"] = state["transformer.wte.weight"]
     return state
 
@@ -159,11 +178,20 @@ def save_hf(params, config: GPTConfig, folder) -> pathlib.Path:
     folder.mkdir(parents=True, exist_ok=True)
     activation = {"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}[config.activation]
     hf_config = {
-        "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_positions": config.block_size,
-        "n_ctx": config.block_size, "vocab_size": config.vocab_size, "n_layer": config.n_layer,
-        "n_head": config.n_head, "n_embd": config.n_embd, "activation_function": activation,
-        "layer_norm_epsilon": config.layer_norm_epsilon, "tie_word_embeddings": True,
-        "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
+        "architectures": ["GPT2LMHeadModel"],
+        "model_type": "gpt2",
+        "n_positions": config.block_size,
+        "n_ctx": config.block_size,
+        "vocab_size": config.vocab_size,
+        "n_layer": config.n_layer,
+        "n_head": config.n_head,
+        "n_embd": config.n_embd,
+        "activation_function": activation,
+        "layer_norm_epsilon": config.layer_norm_epsilon,
+        "tie_word_embeddings": True,
+        "resid_pdrop": 0.0,
+        "embd_pdrop": 0.0,
+        "attn_pdrop": 0.0,
     }
     (folder / "config.json").write_text(json.dumps(hf_config, indent=2))
     state = to_hf_state_dict(params, config)

@@ -282,8 +282,13 @@ def transformer_encode(src_BxS, params, config):
     x_BxSxC = _embed(src_BxS, params["src_embed"]["embedding"], config.d_model)
     for i in range(config.n_encoder_layer):
         x_BxSxC = transformer_block(
-            x_BxSxC, params[f"encoder_{i}"], config.n_head, mask=src_mask,
-            norm_first=config.norm_first, activation=config.activation, epsilon=config.layer_norm_epsilon,
+            x_BxSxC,
+            params[f"encoder_{i}"],
+            config.n_head,
+            mask=src_mask,
+            norm_first=config.norm_first,
+            activation=config.activation,
+            epsilon=config.layer_norm_epsilon,
         )
     if config.norm_first:
         x_BxSxC = layer_norm(x_BxSxC, params["encoder_ln"], config.layer_norm_epsilon)
@@ -296,8 +301,14 @@ def transformer_decode(tgt_BxT, memory_BxSxC, src_BxS, params, config):
     x_BxTxC = _embed(tgt_BxT, _target_embedding(params, config), config.d_model)
     for i in range(config.n_decoder_layer):
         x_BxTxC = transformer_block(
-            x_BxTxC, params[f"decoder_{i}"], config.n_head, context_BxSxC=memory_BxSxC, context_mask=src_mask,
-            causal=True, norm_first=config.norm_first, activation=config.activation,
+            x_BxTxC,
+            params[f"decoder_{i}"],
+            config.n_head,
+            context_BxSxC=memory_BxSxC,
+            context_mask=src_mask,
+            causal=True,
+            norm_first=config.norm_first,
+            activation=config.activation,
             epsilon=config.layer_norm_epsilon,
         )
     if config.norm_first:

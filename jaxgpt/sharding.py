@@ -21,8 +21,7 @@ def check_divisible(batch_size: int, mesh: Mesh) -> None:
     n = mesh.shape["data"]
     if batch_size % n:
         raise ValueError(
-            f"batch_size={batch_size} is not divisible by the {n} devices of the data axis: "
-            f"use a multiple of {n}"
+            f"batch_size={batch_size} is not divisible by the {n} devices of the data axis: use a multiple of {n}"
         )
 
 

@@ -99,11 +99,13 @@ def _encoding_from_files(folder: pathlib.Path):
     files = [folder / "vocab.bpe", folder / "encoder.json"]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise TokenizerError(f"{GPT2_VOCAB_ENV}={folder} lacks {', '.join(missing)}: put GPT-2's vocab.bpe and "
-                             "encoder.json there")
+        raise TokenizerError(
+            f"{GPT2_VOCAB_ENV}={folder} lacks {', '.join(missing)}: put GPT-2's vocab.bpe and encoder.json there"
+        )
     ranks = data_gym_to_mergeable_bpe_ranks(str(files[0]), str(files[1]))
-    return tiktoken.Encoding("gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks,
-                             special_tokens={"<|endoftext|>": len(ranks)})
+    return tiktoken.Encoding(
+        "gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": len(ranks)}
+    )
 
 
 def tokenizer_from_dict(saved: dict):

@@ -66,8 +66,14 @@ class TrainConfig:
     keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
 
     def __post_init__(self):
-        for name in ("eval_interval", "log_interval", "eval_iters", "gradient_accumulation_steps", "batch_size",
-                     "keep_checkpoints"):
+        for name in (
+            "eval_interval",
+            "log_interval",
+            "eval_iters",
+            "gradient_accumulation_steps",
+            "batch_size",
+            "keep_checkpoints",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer")
@@ -87,33 +93,59 @@ class TrainConfig:
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError("weight_decay and grad_clip must be >= 0")
         if self.init_from not in ("scratch", "resume", *GPT2_REPOS) and not pathlib.Path(self.init_from).exists():
-            raise ValueError(f"init_from={self.init_from!r} is not scratch, resume, one of {', '.join(GPT2_REPOS)} "
-                             "or a path to GPT-2 weights in Hugging Face's layout")
+            raise ValueError(
+                f"init_from={self.init_from!r} is not scratch, resume, one of {', '.join(GPT2_REPOS)} "
+                "or a path to GPT-2 weights in Hugging Face's layout"
+            )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
         if self.data_file is None and self.dataset not in DATASETS and not pathlib.Path(self.dataset).is_dir():
-            raise ValueError(f"dataset={self.dataset!r} is not one of {', '.join(DATASETS)} nor a folder made by "
-                             "scripts/prepare.py; or pass --data_file")
+            raise ValueError(
+                f"dataset={self.dataset!r} is not one of {', '.join(DATASETS)} nor a folder made by "
+                "scripts/prepare.py; or pass --data_file"
+            )
 
 
 _SHAKESPEARE_RECIPE = dict(
-    out_dir="out-shakespeare-char", eval_interval=250, eval_iters=200, log_interval=10,
-    always_save_checkpoint=False, batch_size=64, learning_rate=1e-3, max_iters=5000, lr_decay_iters=5000,
-    min_lr=1e-4, beta2=0.99, warmup_iters=100,
+    out_dir="out-shakespeare-char",
+    eval_interval=250,
+    eval_iters=200,
+    log_interval=10,
+    always_save_checkpoint=False,
+    batch_size=64,
+    learning_rate=1e-3,
+    max_iters=5000,
+    lr_decay_iters=5000,
+    min_lr=1e-4,
+    beta2=0.99,
+    warmup_iters=100,
 )
 TRAIN_RECIPES: dict[str, dict] = {
     # nanoGPT's config/train_shakespeare_char.py
     "shakespeare-char": _SHAKESPEARE_RECIPE,
     # and the CPU command of nanoGPT's README (batch 12, 2000 iterations, eval_iters 20)
-    "shakespeare-char-cpu": {**_SHAKESPEARE_RECIPE, "batch_size": 12, "max_iters": 2000, "lr_decay_iters": 2000,
-                             "eval_iters": 20},
+    "shakespeare-char-cpu": {
+        **_SHAKESPEARE_RECIPE,
+        "batch_size": 12,
+        "max_iters": 2000,
+        "lr_decay_iters": 2000,
+        "eval_iters": 20,
+    },
 }
 
 
 # nanoGPT's config/finetune_shakespeare.py: the recipe when training starts from GPT-2's weights
 FINETUNE_RECIPE = dict(
-    out_dir="out-shakespeare", eval_interval=5, eval_iters=40, always_save_checkpoint=False, dataset="shakespeare",
-    batch_size=1, gradient_accumulation_steps=32, max_iters=20, learning_rate=3e-5, decay_lr=False,
+    out_dir="out-shakespeare",
+    eval_interval=5,
+    eval_iters=40,
+    always_save_checkpoint=False,
+    dataset="shakespeare",
+    batch_size=1,
+    gradient_accumulation_steps=32,
+    max_iters=20,
+    learning_rate=3e-5,
+    decay_lr=False,
 )
 
 
@@ -173,40 +205,50 @@ def init_train_state(model: GPT, optimizer: optax.GradientTransformation, seed: 
     )
 
 
+def cast_params(params, dtype):
+    """bfloat16 compute from float32 parameters: the gradient flows back to float32 through the cast."""
+    return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
+
+
 def cross_entropy_loss(model: GPT, params, x_BxT, y_BxT, dtype=jnp.float32, dropout_key=None):
-    """Mean next-token cross-entropy. With dtype=bfloat16 the model computes in bfloat16 from
-    float32 parameters (the gradient flows back to float32 through the cast)."""
-    if dtype != jnp.float32:
-        params = jax.tree.map(lambda p: p.astype(dtype), params)
+    """Mean next-token cross-entropy; dropout is on when a `dropout_key` is given."""
     logits_BxTxV = model.apply(
-        {"params": params}, x_BxT, deterministic=dropout_key is None,
+        {"params": cast_params(params, dtype)},
+        x_BxT,
+        deterministic=dropout_key is None,
         rngs=None if dropout_key is None else {"dropout": dropout_key},
     )
     return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV.astype(jnp.float32), y_BxT).mean()
 
 
-def make_train_step(model: GPT, optimizer: optax.GradientTransformation, config: TrainConfig):
-    """A jitted `train_step(state, x_AxBxT, y_AxBxT) -> (state, metrics)` over A micro-batches.
+def language_model_loss(model: GPT, config: TrainConfig):
+    """`loss(params, (x_BxT, y_BxT), dropout_key)` for a GPT, in the configured compute dtype."""
+    dtype = DTYPES[config.dtype]
+    return lambda params, batch, dropout_key=None: cross_entropy_loss(model, params, *batch, dtype, dropout_key)
+
+
+def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig):
+    """A jitted `train_step(state, *batch) -> (state, metrics)`; each array of the batch is
+    [A, B, ...] for A micro-batches, and `loss_fn(params, batch, dropout_key)` scores one.
 
     The state is donated: its buffers are reused for the new state, so pass each state once."""
-    dtype = DTYPES[config.dtype]
     schedule = learning_rate_schedule(config)
-    loss_and_grad = jax.value_and_grad(lambda p, x, y, key: cross_entropy_loss(model, p, x, y, dtype, key))
+    loss_and_grad = jax.value_and_grad(loss_fn)
 
-    def train_step(state: TrainState, x_AxBxT, y_AxBxT):
+    def train_step(state: TrainState, *batch_AxB):
         step_key = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
-        A = x_AxBxT.shape[0]
+        A = batch_AxB[0].shape[0]
         if A == 1:
-            loss, grads = loss_and_grad(state.params, x_AxBxT[0], y_AxBxT[0], step_key)
+            loss, grads = loss_and_grad(state.params, tuple(x[0] for x in batch_AxB), step_key)
         else:  # gradient accumulation: average the gradients of A micro-batches in one step
 
             def micro_step(grads_sum, inputs):
-                i, x_BxT, y_BxT = inputs
-                loss_i, grads_i = loss_and_grad(state.params, x_BxT, y_BxT, jax.random.fold_in(step_key, i))
+                i, batch_B = inputs
+                loss_i, grads_i = loss_and_grad(state.params, batch_B, jax.random.fold_in(step_key, i))
                 return jax.tree.map(jnp.add, grads_sum, grads_i), loss_i
 
             zeros = jax.tree.map(jnp.zeros_like, state.params)
-            grads_sum, losses_A = jax.lax.scan(micro_step, zeros, (jnp.arange(A), x_AxBxT, y_AxBxT))
+            grads_sum, losses_A = jax.lax.scan(micro_step, zeros, (jnp.arange(A), tuple(batch_AxB)))
             grads, loss = jax.tree.map(lambda g: g / A, grads_sum), losses_A.mean()
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         new_state = state.replace(
@@ -218,22 +260,29 @@ def make_train_step(model: GPT, optimizer: optax.GradientTransformation, config:
     return jax.jit(train_step, donate_argnums=0)
 
 
-def make_eval_step(model: GPT, config: TrainConfig):
-    """A jitted `eval_step(params, x_BxT, y_BxT) -> loss`, dropout off."""
-    dtype = DTYPES[config.dtype]
-    return jax.jit(lambda params, x_BxT, y_BxT: cross_entropy_loss(model, params, x_BxT, y_BxT, dtype))
+def make_eval_step(loss_fn):
+    """A jitted `eval_step(params, *batch_B) -> loss`, dropout off."""
+    return jax.jit(lambda params, *batch_B: loss_fn(params, batch_B))
 
 
-def estimate_loss(eval_step, params, data: Dataset, config: TrainConfig, block_size: int, mesh) -> dict:
-    """Mean loss over `eval_iters` batches of each split. The batches come from a generator
-    seeded afresh each time, so every evaluation sees the same batches and none disturbs training."""
+def estimate_loss(eval_step, params, eval_batches, mesh) -> dict:
+    """Mean loss over the batches `eval_batches(split)` gives for "train" and "val"."""
     losses = {}
-    for offset, split in enumerate(("train", "val"), start=1):
-        sampler = BatchSampler(data.split(split), block_size, seed=config.seed + offset)
-        batch_losses = [eval_step(params, *shard_batch(sampler.sample(config.batch_size), mesh))
-                        for _ in range(config.eval_iters)]
+    for split in ("train", "val"):
+        batch_losses = [eval_step(params, *shard_batch(batch, mesh)) for batch in eval_batches(split)]
         losses[split] = float(jnp.mean(jnp.stack(batch_losses)))
     return losses
+
+
+def language_model_eval_batches(data: Dataset, config: TrainConfig, block_size: int):
+    """`eval_iters` batches of each split from a generator seeded afresh at every call, so every
+    evaluation sees the same batches and none disturbs the training stream."""
+
+    def eval_batches(split):
+        sampler = BatchSampler(data.split(split), block_size, seed=config.seed + {"train": 1, "val": 2}[split])
+        return [sampler.sample(config.batch_size) for _ in range(config.eval_iters)]
+
+    return eval_batches
 
 
 @jax.jit
@@ -295,8 +344,13 @@ def load_pretrained(name_or_path: str, overrides: dict):
     return dataclasses.replace(config, **overrides), params
 
 
-def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: bool = True,
-          echo=print, model_overrides: dict | None = None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    model_config: GPTConfig | None = None,
+    progress: bool = True,
+    echo=print,
+    model_overrides: dict | None = None,
+) -> TrainResult:
     """Train a GPT as `config` says and return the final state. `model_config` is the model to
     build from scratch (its vocab_size is set from the data); with init_from="resume" the model,
     tokenizer, state and sampler all come from the latest checkpoint in out_dir; with a GPT-2
@@ -319,8 +373,10 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
     if pretrained_params is None:
         model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
     elif data.tokenizer.vocab_size != model_config.vocab_size:
-        raise DataError(f"the data's tokenizer has {data.tokenizer.vocab_size} tokens but the pretrained model "
-                        f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)")
+        raise DataError(
+            f"the data's tokenizer has {data.tokenizer.vocab_size} tokens but the pretrained model "
+            f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)"
+        )
     model, optimizer = GPT(model_config), make_optimizer(config)
     mesh = data_mesh()
     check_divisible(config.batch_size, mesh)
@@ -342,24 +398,79 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
         json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2)
     )
 
-    train_step, eval_step = make_train_step(model, optimizer, config), make_eval_step(model, config)
-    schedule = learning_rate_schedule(config)
-    log = MetricsLog(out_dir)
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * block_size
     n_params = count_params(state.params)
     flops_per_iter = flops_per_token(n_params, model_config.n_layer, model_config.n_embd, block_size) * tokens_per_iter
+    echo(f"{n_params / 1e6:.2f}M parameters, {tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)")
+    loss_fn = language_model_loss(model, config)
+
+    def checkpoint_meta():
+        return {
+            "kind": "gpt",
+            "model": dataclasses.asdict(model_config),
+            "train": dataclasses.asdict(config),
+            "tokenizer": data.tokenizer.to_dict(),
+            "sampler_state": sampler.state,
+        }
+
+    state, best_val_loss, last_losses = training_loop(
+        config,
+        state,
+        make_train_step(loss_fn, optimizer, config),
+        make_eval_step(loss_fn),
+        next_batch=lambda: sampler.sample(A, B),
+        eval_batches=language_model_eval_batches(data, config, block_size),
+        checkpoint_meta=checkpoint_meta,
+        checkpoints=checkpoints,
+        mesh=mesh,
+        tokens_per_iter=tokens_per_iter,
+        flops_per_iter=flops_per_iter,
+        best_val_loss=best_val_loss,
+        progress=progress,
+    )
+    return TrainResult(state, model_config, data.tokenizer, best_val_loss, last_losses)
+
+
+def training_loop(
+    config: TrainConfig,
+    state: TrainState,
+    train_step,
+    eval_step,
+    *,
+    next_batch,
+    eval_batches,
+    checkpoint_meta,
+    checkpoints: Checkpoints,
+    mesh,
+    tokens_per_iter: int,
+    flops_per_iter: float,
+    best_val_loss: float = math.inf,
+    progress: bool = True,
+):
+    """The loop every trainer shares: evaluate, checkpoint, step, log, until max_iters.
+
+    `next_batch()` gives one step's arrays, each [A, B, ...]; `eval_batches(split)` the batches
+    [B, ...] of "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must
+    hold the sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
+    out_dir = checkpoints.directory
+    schedule = learning_rate_schedule(config)
+    log = MetricsLog(out_dir)
     # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
     peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
-    echo(f"{n_params / 1e6:.2f}M parameters, {tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)")
 
     def stop_on(bad_value, what: str, step: int):
         checkpoints.wait()
         kept = checkpoints.latest_step()
-        kept_text = f"the last good checkpoint (iteration {kept}) in {out_dir} is intact" if kept is not None \
+        kept_text = (
+            f"the last good checkpoint (iteration {kept}) in {out_dir} is intact"
+            if kept is not None
             else "no checkpoint was written"
-        raise TrainingError(f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text}. "
-                            "Lower --learning_rate or --grad_clip and resume")
+        )
+        raise TrainingError(
+            f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text}. "
+            "Lower --learning_rate or --grad_clip and resume"
+        )
 
     step = int(state.step)
     bar = tqdm(total=config.max_iters, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
@@ -367,7 +478,7 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
     t_last, step_last = time.perf_counter(), step
     while True:
         if step % config.eval_interval == 0 or step == config.max_iters or config.eval_only:
-            last_losses = estimate_loss(eval_step, state.params, data, config, block_size, mesh)
+            last_losses = estimate_loss(eval_step, state.params, eval_batches, mesh)
             for split, value in last_losses.items():
                 if not math.isfinite(value):
                     stop_on(value, f"the {split} loss", step)
@@ -377,17 +488,16 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
             best_val_loss = min(best_val_loss, last_losses["val"])
             final = step == config.max_iters
             already_saved = step == checkpoints.latest_step()  # just resumed from it
-            if step > 0 and not (config.eval_only or already_saved) and (
-                improved or config.always_save_checkpoint or final
+            if (
+                step > 0
+                and not (config.eval_only or already_saved)
+                and (improved or config.always_save_checkpoint or final)
             ):
                 if not bool(_all_finite(state.params)):
                     stop_on("nan", "a parameter", step)
                 meta = {
+                    **checkpoint_meta(),
                     "iter": step,
-                    "model": dataclasses.asdict(model_config),
-                    "train": dataclasses.asdict(config),
-                    "tokenizer": data.tokenizer.to_dict(),
-                    "sampler_state": sampler.state,
                     "best_val_loss": best_val_loss,
                     "train_loss": last_losses["train"],
                     "val_loss": last_losses["val"],
@@ -397,8 +507,7 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
         if step >= config.max_iters or config.eval_only:
             break
 
-        x_AxBxT, y_AxBxT = sampler.sample(A, B)
-        state, metrics = train_step(state, *shard_batch((x_AxBxT, y_AxBxT), mesh, batch_axis=1))
+        state, metrics = train_step(state, *shard_batch(next_batch(), mesh, batch_axis=1))
         step += 1
         if step % config.log_interval == 0 or step == config.max_iters:
             loss = float(metrics["loss"])  # waits for the step to finish
@@ -410,10 +519,15 @@ def train(config: TrainConfig, model_config: GPTConfig | None = None, progress: 
             tokens_per_sec = tokens_per_iter / seconds_per_iter
             mfu = flops_per_iter / seconds_per_iter / peak
             log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
-            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{float(metrics['lr']):.2e}",
-                            tok_s=f"{tokens_per_sec:,.0f}", mfu=f"{100 * mfu:.1f}%", refresh=False)
+            bar.set_postfix(
+                loss=f"{loss:.4f}",
+                lr=f"{float(metrics['lr']):.2e}",
+                tok_s=f"{tokens_per_sec:,.0f}",
+                mfu=f"{100 * mfu:.1f}%",
+                refresh=False,
+            )
         bar.update(step - bar.n)
     bar.close()
     checkpoints.wait()
     checkpoints.close()
-    return TrainResult(state, model_config, data.tokenizer, best_val_loss, last_losses)
+    return state, best_val_loss, last_losses

@@ -1,7 +1,7 @@
 """Benchmarks: train-step speed and MFU for a preset, generation tokens/s with and without the KV cache.
 
-    python scripts/bench.py                       # the preset this machine trains by default
-    python scripts/bench.py --preset shakespeare-char --dtype bfloat16
+python scripts/bench.py                       # the preset this machine trains by default
+python scripts/bench.py --preset shakespeare-char --dtype bfloat16
 """
 
 import argparse
@@ -26,13 +26,19 @@ def main():
 
     model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl)
     recipe = TRAIN_RECIPES.get(args.preset, {})
-    train_config = TrainConfig(**{**recipe, "dtype": args.dtype,
-                                  **({"batch_size": args.batch_size} if args.batch_size else {})})
+    train_config = TrainConfig(
+        **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
+    )
     print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
     train = time_train_step(model_config, train_config, args.iters)
-    print(f"\ntrain step, {args.preset}, batch {train_config.batch_size} x block {model_config.block_size}, "
-          f"{args.dtype}, attention {args.attention_impl}")
-    print(f"  {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  MFU {100 * train['mfu']:.1f}%")
+    print(
+        f"\ntrain step, {args.preset}, batch {train_config.batch_size} x block {model_config.block_size}, "
+        f"{args.dtype}, attention {args.attention_impl}"
+    )
+    print(
+        f"  {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  "
+        f"MFU {100 * train['mfu']:.1f}%"
+    )
 
     gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)
     block = gen_config.block_size
@@ -41,8 +47,11 @@ def main():
     cases = [
         (f"{args.gen_tokens} tokens (slides past block {block})", gen_config, args.gen_tokens),
         (f"{block - 1} tokens (within the block)", gen_config, block - 1),
-        (f"{args.gen_tokens} tokens, block {args.gen_tokens + 1}", with_block_size(gen_config, args.gen_tokens + 1),
-         args.gen_tokens),
+        (
+            f"{args.gen_tokens} tokens, block {args.gen_tokens + 1}",
+            with_block_size(gen_config, args.gen_tokens + 1),
+            args.gen_tokens,
+        ),
     ]
     for label, config, tokens in cases:
         for use_cache in (True, False):

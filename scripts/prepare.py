@@ -1,8 +1,8 @@
 """Turn a text file into token files for training (nanoGPT's data/*/prepare.py):
 
-    python scripts/prepare.py --data_file input.txt --out_dir data/mytext               # GPT-2 BPE
-    python scripts/prepare.py --data_file input.txt --out_dir data/mytext --tokenizer char
-    python scripts/train.py --init_from gpt2 --dataset data/mytext
+python scripts/prepare.py --data_file input.txt --out_dir data/mytext               # GPT-2 BPE
+python scripts/prepare.py --data_file input.txt --out_dir data/mytext --tokenizer char
+python scripts/train.py --init_from gpt2 --dataset data/mytext
 """
 
 from jaxgpt.cli import prepare_main, run

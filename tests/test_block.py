@@ -24,9 +24,7 @@ def test_block_equals_reference(inputs, norm_first, causal):
     params = randomise(block.init(jax.random.key(0), x)["params"])
     assert set(params) == {"ln_1", "attn", "ln_2", "mlp"}
     out = block.apply({"params": params}, x, mask=mask)
-    expected = reference.transformer_block(
-        f64(x), f64(params), H, mask=mask, causal=causal, norm_first=norm_first
-    )
+    expected = reference.transformer_block(f64(x), f64(params), H, mask=mask, causal=causal, norm_first=norm_first)
     assert_close(out, expected)
 
 
@@ -41,8 +39,14 @@ def test_decoder_block_with_cross_attention_equals_reference(inputs, norm_first)
     assert set(params) == {"ln_1", "attn", "ln_cross_attn", "crossattention", "ln_2", "mlp"}
     out = block.apply({"params": params}, x, context_BxSxC=context, context_mask=context_mask)
     expected = reference.transformer_block(
-        f64(x), f64(params), H, context_BxSxC=f64(context), context_mask=np.asarray(context_mask),
-        causal=True, norm_first=norm_first, activation="relu",
+        f64(x),
+        f64(params),
+        H,
+        context_BxSxC=f64(context),
+        context_mask=np.asarray(context_mask),
+        causal=True,
+        norm_first=norm_first,
+        activation="relu",
     )
     assert_close(out, expected)
 
@@ -75,7 +79,9 @@ def test_block_runs_under_jit_and_grad(inputs):
     params = block.init(jax.random.key(0), x, context_BxSxC=context)["params"]
 
     def loss(p):
-        out = block.apply({"params": p}, x, context_BxSxC=context, deterministic=False, rngs={"dropout": jax.random.key(3)})
+        out = block.apply(
+            {"params": p}, x, context_BxSxC=context, deterministic=False, rngs={"dropout": jax.random.key(3)}
+        )
         return jnp.mean(out**2)
 
     value, grads = jax.jit(jax.value_and_grad(loss))(params)

@@ -15,15 +15,28 @@ TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=32", "--block_size=32", "--
 
 
 def script(name, *args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, shakespeare_path):
     out_dir = tmp_path_factory.mktemp("run") / "out"
-    result = script("train.py", f"--data_file={shakespeare_path}", "--out_dir", str(out_dir), "--max_iters=30",
-                    "--eval_interval=10", "--log_interval=5", *TINY_FLAGS)
+    result = script(
+        "train.py",
+        f"--data_file={shakespeare_path}",
+        "--out_dir",
+        str(out_dir),
+        "--max_iters=30",
+        "--eval_interval=10",
+        "--log_interval=5",
+        *TINY_FLAGS,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return out_dir, result
 
@@ -33,7 +46,9 @@ def test_training_writes_config_metrics_curve_and_prints_a_sample(trained_run):
     assert "no --preset given: training shakespeare-char-cpu" in result.stdout
     assert "step 30: train loss" in result.stdout and "30/30" in result.stderr  # the bar is on stderr
     config = json.loads((out_dir / "config.json").read_text())
-    assert config["model"]["n_embd"] == 32 and config["model"]["vocab_size"] == 65 and config["train"]["max_iters"] == 30
+    assert (
+        config["model"]["n_embd"] == 32 and config["model"]["vocab_size"] == 65 and config["train"]["max_iters"] == 30
+    )
     records = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in records if "loss" in r]
     evaluations = [r for r in records if "val_loss" in r]

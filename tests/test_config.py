@@ -65,8 +65,9 @@ def test_transformer_presets_count_as_the_formula(name):
 
 
 def test_transformer_base_is_the_papers_base_model():
-    config = TransformerConfig.from_preset("transformer-base", src_vocab_size=37000, tgt_vocab_size=37000,
-                                           share_embeddings=True)
+    config = TransformerConfig.from_preset(
+        "transformer-base", src_vocab_size=37000, tgt_vocab_size=37000, share_embeddings=True
+    )
     assert (config.n_encoder_layer, config.d_model, config.n_head, config.d_ff) == (6, 512, 8, 2048)
     # the paper's Table 3 reports 65M parameters for this model
     assert transformer_formula(config) == 63_082_496

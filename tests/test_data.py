@@ -76,7 +76,9 @@ def test_default_dataset_reads_the_cache_directory(monkeypatch, shakespeare_path
     assert load_text("shakespeare_char") == shakespeare_path.read_text()
 
 
-@pytest.mark.parametrize("content,message", [(None, "does not exist"), (b"", "is empty"), (b"\xff\xfe\xfa", "not UTF-8")])
+@pytest.mark.parametrize(
+    "content,message", [(None, "does not exist"), (b"", "is empty"), (b"\xff\xfe\xfa", "not UTF-8")]
+)
 def test_bad_data_files_are_clear_errors(tmp_path, content, message):
     path = tmp_path / "data.txt"
     if content is not None:
@@ -135,11 +137,17 @@ def test_per_device_stacked_batches_feed_a_shard_map_step():
         loss = -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y_1xBdxT[0][..., None], -1))
         return jax.lax.pmean(loss, "data")
 
-    step = jax.shard_map(device_loss, mesh=mesh, in_specs=(PartitionSpec(), PartitionSpec("data"), PartitionSpec("data")),
-                         out_specs=PartitionSpec())
+    step = jax.shard_map(
+        device_loss,
+        mesh=mesh,
+        in_specs=(PartitionSpec(), PartitionSpec("data"), PartitionSpec("data")),
+        out_specs=PartitionSpec(),
+    )
     x_stacked, y_stacked = stack_per_device(x, 2), stack_per_device(y, 2)
     assert x_stacked.shape == (2, 2, 6)
-    whole_batch = -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(model.apply({"params": params}, x)), y[..., None], -1))
+    whole_batch = -jnp.mean(
+        jnp.take_along_axis(jax.nn.log_softmax(model.apply({"params": params}, x)), y[..., None], -1)
+    )
     np.testing.assert_allclose(jax.jit(step)(params, x_stacked, y_stacked), whole_batch, rtol=1e-6)
     with pytest.raises(ValueError, match="batch_size=3 is not divisible by 2 devices"):
         stack_per_device(x[:3], 2)

@@ -30,20 +30,42 @@ def test_prepare_finetune_and_sample_from_pretrained_weights(tmp_path, tiny_gpt2
     assert data.tokenizer.decode(data.train) + data.tokenizer.decode(data.val) == shakespeare_path.read_text()
 
     out_dir = tmp_path / "out"
-    assert train_main([f"--init_from={tiny_gpt2}", f"--dataset={data_dir}", f"--out_dir={out_dir}", "--block_size=32",
-                       "--max_iters=4", "--eval_interval=2", "--eval_iters=2", "--batch_size=2",
-                       "--gradient_accumulation_steps=2", "--learning_rate=1e-3"]) == 0
+    assert (
+        train_main(
+            [
+                f"--init_from={tiny_gpt2}",
+                f"--dataset={data_dir}",
+                f"--out_dir={out_dir}",
+                "--block_size=32",
+                "--max_iters=4",
+                "--eval_interval=2",
+                "--eval_iters=2",
+                "--batch_size=2",
+                "--gradient_accumulation_steps=2",
+                "--learning_rate=1e-3",
+            ]
+        )
+        == 0
+    )
     output = capsys.readouterr().out
     assert f"fine-tuning {tiny_gpt2}" in output and "starting from the pretrained weights" in output
     config = json.loads((out_dir / "config.json").read_text())
     assert config["model"]["block_size"] == 32 and config["model"]["vocab_size"] == 260  # cropped from 64
     assert json.loads((out_dir / "metrics.jsonl").read_text().splitlines()[0])["val_loss"] > 0
 
-    assert sample_main(["--init_from=resume", f"--out_dir={out_dir}", "--start=hello", "--num_samples=1",
-                        "--max_new_tokens=5"]) == 0
+    assert (
+        sample_main(
+            ["--init_from=resume", f"--out_dir={out_dir}", "--start=hello", "--num_samples=1", "--max_new_tokens=5"]
+        )
+        == 0
+    )
     assert "hello" in capsys.readouterr().out
-    assert sample_main([f"--init_from={tiny_gpt2}", "--start=hello", "--num_samples=1", "--max_new_tokens=5",
-                        "--temperature=0"]) == 0
+    assert (
+        sample_main(
+            [f"--init_from={tiny_gpt2}", "--start=hello", "--num_samples=1", "--max_new_tokens=5", "--temperature=0"]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.splitlines()[1].startswith("hello")
 
 

@@ -32,7 +32,9 @@ def test_cached_logits_equal_full_recomputation_at_every_step(model_and_params):
     logits, variables = model.apply({"params": params}, tokens[:, :4], decode=True, mutable=["cache"])
     full = model.apply({"params": params}, tokens)
     assert_close(logits, full[:, :4], tol=1e-5)
-    step = jax.jit(lambda cache, token: model.apply({"params": params, "cache": cache}, token, decode=True, mutable=["cache"]))
+    step = jax.jit(
+        lambda cache, token: model.apply({"params": params, "cache": cache}, token, decode=True, mutable=["cache"])
+    )
     cache = variables["cache"]
     for t in range(4, 12):
         logits, variables = step(cache, tokens[:, t : t + 1])

@@ -66,11 +66,23 @@ def test_gradients_reach_every_parameter(model_and_params, idx_BxT):
 
 def test_parameter_names_are_gpt2_checkpoint_keys(idx_BxT):
     params = GPT(CONFIGS["learned"]).init(jax.random.key(0), idx_BxT)["params"]
-    paths = {jax.tree_util.keystr(path, simple=True, separator=".") for path, _ in jax.tree_util.tree_leaves_with_path(params)}
+    paths = {
+        jax.tree_util.keystr(path, simple=True, separator=".")
+        for path, _ in jax.tree_util.tree_leaves_with_path(params)
+    }
     block = {
-        "ln_1.scale", "ln_1.bias", "attn.c_attn.kernel", "attn.c_attn.bias", "attn.c_proj.kernel",
-        "attn.c_proj.bias", "ln_2.scale", "ln_2.bias", "mlp.c_fc.kernel", "mlp.c_fc.bias",
-        "mlp.c_proj.kernel", "mlp.c_proj.bias",
+        "ln_1.scale",
+        "ln_1.bias",
+        "attn.c_attn.kernel",
+        "attn.c_attn.bias",
+        "attn.c_proj.kernel",
+        "attn.c_proj.bias",
+        "ln_2.scale",
+        "ln_2.bias",
+        "mlp.c_fc.kernel",
+        "mlp.c_fc.bias",
+        "mlp.c_proj.kernel",
+        "mlp.c_proj.bias",
     }
     expected = {"wte.embedding", "wpe.embedding", "ln_f.scale", "ln_f.bias"}
     expected |= {f"h_{i}.{name}" for i in range(2) for name in block}

@@ -57,8 +57,13 @@ def test_greedy_generation_equals_transformers_generate(hf_folder, loaded, use_c
     config, params = loaded
     prompt = TOKENS[:2, :5]
     with torch.no_grad():
-        expected = hf_model.generate(torch.from_numpy(prompt.astype(np.int64)), max_new_tokens=30, do_sample=False,
-                                     use_cache=use_cache, pad_token_id=0).numpy()
+        expected = hf_model.generate(
+            torch.from_numpy(prompt.astype(np.int64)),
+            max_new_tokens=30,
+            do_sample=False,
+            use_cache=use_cache,
+            pad_token_id=0,
+        ).numpy()
     ours = generate(GPT(config), params, prompt, 30, rng=jax.random.key(0), temperature=0.0, use_cache=use_cache)
     np.testing.assert_array_equal(ours, expected)
 
@@ -74,7 +79,9 @@ def test_round_trip_through_transformers(tmp_path, hf_folder, loaded):
 
 def test_a_bare_safetensors_file_with_openai_keys_and_mask_buffers_loads(tmp_path, hf_folder, loaded):
     folder, _ = hf_folder
-    state = {key.removeprefix("transformer."): value for key, value in load_file(str(folder / "model.safetensors")).items()}
+    state = {
+        key.removeprefix("transformer."): value for key, value in load_file(str(folder / "model.safetensors")).items()
+    }
     state["h.0.attn.bias"] = np.tril(np.ones((1, 1, 37, 37), np.float32))  # OpenAI's files carry the causal mask
     path = tmp_path / "gpt2-like.safetensors"
     save_file(state, str(path))
@@ -91,7 +98,9 @@ def test_mismatches_name_the_key_and_both_shapes(tmp_path, hf_folder):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "config.json").write_text((folder / "config.json").read_text())
     save_file(bad, str(tmp_path / "bad" / "model.safetensors"))
-    with pytest.raises(PretrainedError, match=r"'h.1.mlp.c_fc.weight' has shape \(48, 100\), but the model needs \(48, 192\)"):
+    with pytest.raises(
+        PretrainedError, match=r"'h.1.mlp.c_fc.weight' has shape \(48, 100\), but the model needs \(48, 192\)"
+    ):
         load_gpt2(str(tmp_path / "bad"))
     missing = {k: v for k, v in state.items() if k != "transformer.ln_f.bias"}
     save_file(missing, str(tmp_path / "bad" / "model.safetensors"))

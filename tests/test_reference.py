@@ -19,7 +19,9 @@ def test_softmax_is_normalised_exponential():
 
 def test_gelu_matches_known_values():
     # GELU(x) = x * Phi(x); Phi(1) = 0.8413447460685429
-    np.testing.assert_allclose(reference.gelu(np.array([1.0, -1.0, 0.0])), [0.8413447460685429, -0.15865525393145707, 0.0])
+    np.testing.assert_allclose(
+        reference.gelu(np.array([1.0, -1.0, 0.0])), [0.8413447460685429, -0.15865525393145707, 0.0]
+    )
     x = np.linspace(-5, 5, 101)
     # the tanh form is an approximation: close to exact, but not equal
     difference = np.abs(reference.gelu_tanh(x) - reference.gelu(x))

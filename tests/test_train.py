@@ -26,6 +26,7 @@ from jaxgpt.train import (
     init_train_state,
     learning_rate_schedule,
     make_optimizer,
+    language_model_loss,
     make_train_step,
     restore_model,
     train,
@@ -40,9 +41,21 @@ def data(shakespeare_path):
 
 
 def tiny_train_config(tmp_path, shakespeare_path, **overrides):
-    fields = dict(out_dir=str(tmp_path / "out"), data_file=str(shakespeare_path), batch_size=4, eval_interval=25,
-                  eval_iters=2, log_interval=1, max_iters=100, warmup_iters=10, lr_decay_iters=100,
-                  learning_rate=3e-3, min_lr=3e-4, beta2=0.99, always_save_checkpoint=False)
+    fields = dict(
+        out_dir=str(tmp_path / "out"),
+        data_file=str(shakespeare_path),
+        batch_size=4,
+        eval_interval=25,
+        eval_iters=2,
+        log_interval=1,
+        max_iters=100,
+        warmup_iters=10,
+        lr_decay_iters=100,
+        learning_rate=3e-3,
+        min_lr=3e-4,
+        beta2=0.99,
+        always_save_checkpoint=False,
+    )
     return TrainConfig(**{**fields, **overrides})
 
 
@@ -57,7 +70,9 @@ def nanogpt_lr(it, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, mi
 
 
 def test_schedule_is_linear_warmup_then_cosine_to_min_lr():
-    schedule = learning_rate_schedule(TrainConfig(learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4))
+    schedule = learning_rate_schedule(
+        TrainConfig(learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4)
+    )
     for it in [0, 1, 50, 100, 101, 700, 1999, 2000, 2500]:
         assert float(schedule(it)) == pytest.approx(nanogpt_lr(it), rel=1e-5, abs=1e-9)
     constant = learning_rate_schedule(TrainConfig(learning_rate=1e-3, decay_lr=False))
@@ -98,11 +113,12 @@ def test_gradient_accumulation_equals_one_big_batch(data, tmp_path, shakespeare_
     model = GPT(dataclasses.replace(TINY, dropout=0.0))
     optimizer = make_optimizer(config)
     x, y = BatchSampler(data.train, 32, seed=0).sample(2, 4)
-    accumulated, metrics_2 = make_train_step(model, optimizer, dataclasses.replace(config, gradient_accumulation_steps=2))(
-        init_train_state(model, optimizer, 0), x, y
+    accumulated, metrics_2 = make_train_step(
+        language_model_loss(model, config), optimizer, dataclasses.replace(config, gradient_accumulation_steps=2)
+    )(init_train_state(model, optimizer, 0), x, y)
+    big, metrics_1 = make_train_step(language_model_loss(model, config), optimizer, config)(
+        init_train_state(model, optimizer, 0), x.reshape(1, 8, 32), y.reshape(1, 8, 32)
     )
-    big, metrics_1 = make_train_step(model, optimizer, config)(init_train_state(model, optimizer, 0), x.reshape(1, 8, 32),
-                                                               y.reshape(1, 8, 32))
     assert float(metrics_2["loss"]) == pytest.approx(float(metrics_1["loss"]), rel=1e-5)
     for a, b in zip(jax.tree.leaves(accumulated.params), jax.tree.leaves(big.params)):
         np.testing.assert_allclose(a, b, atol=2e-6)
@@ -115,7 +131,8 @@ def test_bfloat16_training_tracks_float32(data, tmp_path, shakespeare_path):
     optimizer = make_optimizer(config)
     losses = {}
     for dtype in ("float32", "bfloat16"):
-        step = make_train_step(model, optimizer, dataclasses.replace(config, dtype=dtype))
+        dtype_config = dataclasses.replace(config, dtype=dtype)
+        step = make_train_step(language_model_loss(model, dtype_config), optimizer, dtype_config)
         state, sampler, history = init_train_state(model, optimizer, 0), BatchSampler(data.train, 32, seed=0), []
         for _ in range(30):
             state, metrics = step(state, *sampler.sample(1, 8))
@@ -139,8 +156,9 @@ def test_resume_continues_exactly(tmp_path, shakespeare_path):
 
     first_half = tiny_train_config(tmp_path / "b", shakespeare_path, max_iters=50)
     train(first_half, TINY, progress=False, echo=lambda *_: None)
-    resumed = train(dataclasses.replace(first_half, max_iters=100, init_from="resume"), progress=False,
-                    echo=lambda *_: None)
+    resumed = train(
+        dataclasses.replace(first_half, max_iters=100, init_from="resume"), progress=False, echo=lambda *_: None
+    )
 
     expected, got = metric_losses(tmp_path / "a" / "out"), metric_losses(tmp_path / "b" / "out")
     assert sorted(got) == list(range(1, 101))
@@ -165,8 +183,8 @@ def test_checkpoints_keep_the_last_n_and_the_best(tmp_path):
 def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, shakespeare_path, monkeypatch):
     real_make_train_step = train_module.make_train_step
 
-    def poisoned_make_train_step(model, optimizer, config):
-        step = real_make_train_step(model, optimizer, config)
+    def poisoned_make_train_step(loss_fn, optimizer, config):
+        step = real_make_train_step(loss_fn, optimizer, config)
 
         def poisoned(state, x, y):
             state, metrics = step(state, x, y)
@@ -177,8 +195,9 @@ def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, shake
         return poisoned
 
     monkeypatch.setattr(train_module, "make_train_step", poisoned_make_train_step)
-    config = tiny_train_config(tmp_path, shakespeare_path, eval_interval=10, always_save_checkpoint=True,
-                               log_interval=100)
+    config = tiny_train_config(
+        tmp_path, shakespeare_path, eval_interval=10, always_save_checkpoint=True, log_interval=100
+    )
     with pytest.raises(TrainingError, match=r"the train loss is nan at iteration 30: .*\(iteration 20\) .* is intact"):
         train(config, TINY, progress=False, echo=lambda *_: None)
     model, params, tokenizer, meta = restore_model(config.out_dir)
@@ -188,11 +207,25 @@ def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, shake
 
 def test_a_run_killed_while_saving_leaves_a_readable_latest_checkpoint(tmp_path, shakespeare_path):
     out_dir = tmp_path / "out"
-    command = [sys.executable, "scripts/train.py", f"--data_file={shakespeare_path}", f"--out_dir={out_dir}",
-               "--n_layer=1", "--n_head=2", "--n_embd=32", "--block_size=32", "--batch_size=4", "--eval_iters=1",
-               "--eval_interval=1", "--always_save_checkpoint=True", "--max_iters=100000", "--log_interval=1000"]
-    process = subprocess.Popen(command, cwd=pathlib.Path(__file__).resolve().parents[1],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "scripts/train.py",
+        f"--data_file={shakespeare_path}",
+        f"--out_dir={out_dir}",
+        "--n_layer=1",
+        "--n_head=2",
+        "--n_embd=32",
+        "--block_size=32",
+        "--batch_size=4",
+        "--eval_iters=1",
+        "--eval_interval=1",
+        "--always_save_checkpoint=True",
+        "--max_iters=100000",
+        "--log_interval=1000",
+    ]
+    process = subprocess.Popen(
+        command, cwd=pathlib.Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 120
         # a checkpoint is written at every iteration, so at any moment one is likely half-written

@@ -8,8 +8,17 @@ from helpers import assert_close, f64, randomise
 
 from jaxgpt import Transformer, TransformerConfig, reference
 
-SMALL = dict(src_vocab_size=23, tgt_vocab_size=19, block_size=16, n_encoder_layer=2, n_decoder_layer=2,
-             n_head=3, d_model=15, d_ff=22, dropout=0.0)
+SMALL = dict(
+    src_vocab_size=23,
+    tgt_vocab_size=19,
+    block_size=16,
+    n_encoder_layer=2,
+    n_decoder_layer=2,
+    n_head=3,
+    d_model=15,
+    d_ff=22,
+    dropout=0.0,
+)
 CONFIGS = {
     "post-ln": TransformerConfig(**SMALL),
     "pre-ln-untied": TransformerConfig(**SMALL, norm_first=True, tie_output=False),
