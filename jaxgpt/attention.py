@@ -95,9 +95,10 @@ class MultiHeadAttention(nn.Module):
     `apply(..., mutable=["intermediates"])` to get them; that also selects the manual path,
     since only it computes the weights.
 
-    `decode=True` (causal self-attention only) keeps a KV cache in the "cache" collection:
-    keys and values of every token seen so far, up to `max_len`. Each call appends its T new
+    `decode=True` keeps a KV cache in the "cache" collection. Causal self-attention stores the
+    keys and values of every token seen so far, up to `max_len`; each call appends its T new
     tokens and attends over everything cached, so generating one token costs one token's work.
+    Cross-attention projects the context's keys and values at the first call and reuses them.
     """
 
     n_head: int
@@ -123,17 +124,25 @@ class MultiHeadAttention(nn.Module):
             qkv_BxTx3C = dense(3 * C, "c_attn")(x_BxTxC)
             q_BxTxC, k_BxSxC, v_BxSxC = jnp.split(qkv_BxTx3C, 3, axis=-1)
         else:
-            if self.rotary or decode:
-                raise ValueError("rotary=True and decode=True apply to self-attention only: do not pass a context")
+            if self.rotary:
+                raise ValueError("rotary=True applies to self-attention only: do not pass a context")
             q_BxTxC = dense(C, "c_q")(x_BxTxC)
-            kv_BxSx2C = dense(2 * C, "c_kv")(context_BxSxC)
+            if decode and self.has_variable("cache", "context_kv"):
+                # decoding: the context (the encoder's memory) does not change, so its keys and
+                # values were projected once, at the first step, and are read back here
+                kv_BxSx2C = self.get_variable("cache", "context_kv")
+            else:
+                kv_BxSx2C = dense(2 * C, "c_kv")(context_BxSxC)
+                if decode:
+                    self.put_variable("cache", "context_kv", kv_BxSx2C)
             k_BxSxC, v_BxSxC = jnp.split(kv_BxSx2C, 2, axis=-1)
         q_BxHxTxD = split_heads(q_BxTxC, self.n_head)
         k_BxHxSxD = split_heads(k_BxSxC, self.n_head)
         v_BxHxSxD = split_heads(v_BxSxC, self.n_head)
 
         offset = 0  # position of the first of the T queries
-        if decode:
+        self_decode = decode and context_BxSxC is None  # self-attention grows its cache by T tokens
+        if self_decode:
             if not self.causal or self.max_len < 1:
                 raise ValueError("decode=True needs causal=True and max_len >= 1 (the KV cache length)")
             cache_shape = (B, self.n_head, self.max_len, C // self.n_head)
@@ -145,7 +154,7 @@ class MultiHeadAttention(nn.Module):
             positions_T = offset + jnp.arange(T)
             q_BxHxTxD = RotaryEmbedding()(q_BxHxTxD, positions_T)
             k_BxHxSxD = RotaryEmbedding()(k_BxHxSxD, positions_T)
-        if decode:
+        if self_decode:
             if mask is not None:
                 raise ValueError("decode=True takes no mask: the cache attends causally to what it holds")
             out_BxHxTxD = attention_with_cache(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, cached_k.value, cached_v.value, offset)

@@ -67,7 +67,9 @@ class TransformerBlock(nn.Module):
             cross_attention = attention("crossattention", causal=False, rotary=False)
             x_BxTxC = residual(
                 "ln_cross_attn",
-                lambda y: cross_attention(y, context_BxSxC, mask=context_mask, deterministic=deterministic),
+                lambda y: cross_attention(
+                    y, context_BxSxC, mask=context_mask, deterministic=deterministic, decode=decode
+                ),
                 x_BxTxC,
             )
         mlp = FeedForward(

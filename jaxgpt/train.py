@@ -57,13 +57,15 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0  # clip gradients to this global norm; 0 disables
-    decay_lr: bool = True  # linear warmup, then cosine decay to min_lr
+    decay_lr: bool = True  # warm up, then decay (lr_schedule); False keeps learning_rate constant
+    lr_schedule: str = "cosine"  # "cosine" (to min_lr at lr_decay_iters) or "noam" (inverse square root, 2017)
     warmup_iters: int = 2000
     lr_decay_iters: int = 600000  # reaches min_lr here (nanoGPT: about max_iters)
     min_lr: float = 6e-5  # about learning_rate / 10
     dtype: str = "float32"  # compute dtype; "bfloat16" keeps float32 parameters
     seed: int = 1337
     keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
+    label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
 
     def __post_init__(self):
         for name in (
@@ -90,6 +92,12 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
+        if self.lr_schedule not in ("cosine", "noam"):
+            raise ValueError(f"lr_schedule={self.lr_schedule!r} is not one of cosine, noam")
+        if self.lr_schedule == "noam" and self.warmup_iters < 1:
+            raise ValueError(f"lr_schedule='noam' needs warmup_iters >= 1, got {self.warmup_iters}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing={self.label_smoothing} must be in [0, 1)")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError("weight_decay and grad_clip must be >= 0")
         if self.init_from not in ("scratch", "resume", *GPT2_REPOS) and not pathlib.Path(self.init_from).exists():
@@ -166,9 +174,22 @@ class TrainingError(Exception):
     """Training cannot go on (a NaN loss); the message says what is kept and what to try."""
 
 
+def noam_schedule(peak: float, warmup: int) -> optax.Schedule:
+    """The 2017 paper's d_model^-0.5 * min(n^-0.5, n * warmup^-1.5) at step n = count + 1, scaled so it
+    peaks at `peak` when n = warmup (the paper's base model peaks at (512 * 4000)^-0.5 = 7.0e-4)."""
+
+    def schedule(count):
+        n = jnp.asarray(count, jnp.float32) + 1.0
+        return peak * math.sqrt(warmup) * jnp.minimum(n**-0.5, n * warmup**-1.5)
+
+    return schedule
+
+
 def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
     if not config.decay_lr:
         return optax.constant_schedule(config.learning_rate)
+    if config.lr_schedule == "noam":
+        return noam_schedule(config.learning_rate, config.warmup_iters)
     return optax.warmup_cosine_decay_schedule(
         init_value=0.0,
         peak_value=config.learning_rate,
@@ -192,11 +213,15 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     return adamw
 
 
-def init_train_state(model: GPT, optimizer: optax.GradientTransformation, seed: int, params=None) -> TrainState:
-    """Step 0: fresh GPT-2-style weights from `seed`, or the given `params` (pretrained ones)."""
+def init_train_state(
+    model, optimizer: optax.GradientTransformation, seed: int, params=None, example_inputs=None
+) -> TrainState:
+    """Step 0: fresh weights from `seed` (the model initialised on `example_inputs`, by default a
+    GPT's one-block input), or the given `params` (pretrained ones)."""
     init_key, dropout_key = jax.random.split(jax.random.key(seed))
     if params is None:
-        params = model.init(init_key, jnp.zeros((1, model.config.block_size), jnp.int32))["params"]
+        example_inputs = example_inputs or (jnp.zeros((1, model.config.block_size), jnp.int32),)
+        params = model.init(init_key, *example_inputs)["params"]
     return TrainState(
         step=jnp.array(0, jnp.int32),
         params=params,
@@ -299,9 +324,9 @@ class TrainResult:
     last_losses: dict  # the final evaluation's {"train": ..., "val": ...}
 
 
-def abstract_train_state(model: GPT, optimizer: optax.GradientTransformation, mesh) -> TrainState:
+def abstract_train_state(model, optimizer: optax.GradientTransformation, mesh, example_inputs=None) -> TrainState:
     """Shapes and dtypes of a train state, replicated over `mesh`: the target to restore into."""
-    shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, seed=0))
+    shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, 0, example_inputs=example_inputs))
     replicated = NamedSharding(mesh, PartitionSpec())
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated), shapes)
 

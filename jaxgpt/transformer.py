@@ -47,6 +47,7 @@ class Transformer(nn.Module):
             activation=c.activation,
             attention_impl=c.attention_impl,
             layer_norm_epsilon=c.layer_norm_epsilon,
+            max_len=c.block_size,
         )
         self.encoder = [block(causal=False, cross_attention=False) for _ in range(c.n_encoder_layer)]
         self.decoder = [block(causal=True, cross_attention=True) for _ in range(c.n_decoder_layer)]
@@ -59,7 +60,7 @@ class Transformer(nn.Module):
     def _target_embed(self):
         return self.src_embed if self.config.share_embeddings else self.tgt_embed
 
-    def _embed(self, embed, tokens_BxT, deterministic):
+    def _embed(self, embed, tokens_BxT, deterministic, offset=0):
         T = tokens_BxT.shape[1]
         if T > self.config.block_size:
             raise ValueError(
@@ -67,7 +68,7 @@ class Transformer(nn.Module):
                 "shorten the sequence or raise block_size"
             )
         # section 3.4: embeddings are multiplied by sqrt(d_model) before the positions are added
-        x_BxTxC = embed(tokens_BxT) * math.sqrt(self.config.d_model) + self.position(jnp.arange(T))
+        x_BxTxC = embed(tokens_BxT) * math.sqrt(self.config.d_model) + self.position(offset + jnp.arange(T))
         return self.drop(x_BxTxC, deterministic=deterministic)
 
     def encode(self, src_BxS, deterministic=True):
@@ -80,13 +81,20 @@ class Transformer(nn.Module):
             x_BxSxC = self.encoder_ln(x_BxSxC)
         return x_BxSxC
 
-    def decode(self, tgt_BxT, memory_BxSxC, src_BxS, deterministic=True):
-        """Target tokens [B, T], memory [B, S, C] and the source tokens (for its padding) -> logits [B, T, V]."""
+    def decode(self, tgt_BxT, memory_BxSxC, src_BxS, deterministic=True, decode=False, offset=0):
+        """Target tokens [B, T], memory [B, S, C] and the source tokens (for its padding) -> logits [B, T, V].
+
+        decode=True keeps the decoder's KV cache (the "cache" collection) for step-by-step decoding:
+        `offset` is then the position of tgt's first token, the number of tokens already cached."""
         src_mask_Bx1x1xS = padding_mask(src_BxS, self.config.pad_id)
-        x_BxTxC = self._embed(self._target_embed(), tgt_BxT, deterministic)
+        x_BxTxC = self._embed(self._target_embed(), tgt_BxT, deterministic, offset)
         for layer in self.decoder:
             x_BxTxC = layer(
-                x_BxTxC, context_BxSxC=memory_BxSxC, context_mask=src_mask_Bx1x1xS, deterministic=deterministic
+                x_BxTxC,
+                context_BxSxC=memory_BxSxC,
+                context_mask=src_mask_Bx1x1xS,
+                deterministic=deterministic,
+                decode=decode,
             )
         if self.config.norm_first:
             x_BxTxC = self.decoder_ln(x_BxTxC)

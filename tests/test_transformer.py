@@ -66,6 +66,9 @@ def test_cross_attention_gives_padded_source_positions_zero_weight(model_and_par
     assert cross_weights.shape == (2, 3, 6, 8)
     assert np.all(np.asarray(cross_weights)[0, :, :, 5:] == 0.0)
     assert np.all(np.asarray(cross_weights)[1] > 0.0)
+    decoder_self_weights = state["intermediates"]["decoder_0"]["attn"]["attention_weights"][0]
+    assert decoder_self_weights.shape == (2, 3, 6, 6)  # all three kinds of attention are there to plot
+    assert np.all(np.asarray(decoder_self_weights)[..., np.triu_indices(6, k=1)[0], np.triu_indices(6, k=1)[1]] == 0)
     encoder_weights = state["intermediates"]["encoder_0"]["attn"]["attention_weights"][0]
     assert np.all(np.asarray(encoder_weights)[0, :, :, 5:] == 0.0)
 

@@ -1,0 +1,118 @@
+"""The encoder-decoder Transformer trained and decoded: loss, schedule, tasks, greedy and beam search."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgpt import Transformer, TransformerConfig
+from jaxgpt.seq2seq import SEQ2SEQ_RECIPE, beam_search, greedy_decode, label_smoothed_loss, train_seq2seq
+from jaxgpt.tasks import EOS, PAD, TASKS, TaskSampler, is_held_out
+from jaxgpt.train import TrainConfig, learning_rate_schedule
+
+
+def test_label_smoothed_loss_equals_a_hand_computed_value():
+    logits = jnp.array([[[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]]])  # one sequence, two positions, V = 3
+    targets = jnp.array([[1, PAD]])  # the second position is padding and must not count
+    eps = 0.1
+    log_z = math.log(math.exp(2.0) + math.exp(0.5) + math.exp(-1.0))
+    log_p = [2.0 - log_z, 0.5 - log_z, -1.0 - log_z]
+    smoothed = [eps / 3, 1 - eps + eps / 3, eps / 3]
+    expected = -sum(q * lp for q, lp in zip(smoothed, log_p))
+    assert float(label_smoothed_loss(logits, targets, eps)) == pytest.approx(expected, rel=1e-6)
+    assert float(label_smoothed_loss(logits, targets, 0.0)) == pytest.approx(-log_p[1], rel=1e-6)
+
+
+def test_noam_schedule_is_the_papers_formula():
+    d_model, warmup = 512, 4000
+    config = TrainConfig(lr_schedule="noam", learning_rate=(d_model * warmup) ** -0.5, warmup_iters=warmup)
+    schedule = learning_rate_schedule(config)
+    for count in [0, 1, 999, 3999, 4000, 20000]:
+        n = count + 1  # the paper counts steps from 1
+        assert float(schedule(count)) == pytest.approx(d_model**-0.5 * min(n**-0.5, n * warmup**-1.5), rel=1e-5)
+
+
+def test_tasks_encode_their_examples_and_hold_out_one_source_in_ten():
+    rng = np.random.default_rng(0)
+    for name, task in TASKS.items():
+        source, target = task.example(rng)
+        src = task.encode_source(source)
+        tgt_in, tgt_out = task.encode_target(target)
+        assert src.shape == (task.src_len,) and src[len(source)] == EOS
+        assert tgt_in[0] == 1 and tgt_out[len(target)] == EOS and task.decode_target(tgt_out) == target
+    assert (
+        TASKS["reverse"].example(np.random.default_rng(1))[1]
+        == TASKS["reverse"].example(np.random.default_rng(1))[0][::-1]
+    )
+    train = TaskSampler(TASKS["sort"], seed=0, split="train").examples(300)
+    val = TaskSampler(TASKS["sort"], seed=0, split="val").examples(50)
+    assert not any(is_held_out(s) for s, _ in train) and all(is_held_out(s) for s, _ in val)
+    assert all(t == "".join(sorted(s)) for s, t in val)
+    assert TASKS["words"].src_vocab_size != TASKS["words"].tgt_vocab_size  # a real "translation"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A one-layer model trained for 300 steps on reverse: good enough to emit varied digits and EOS."""
+    out_dir = tmp_path_factory.mktemp("seq2seq")
+    config = TrainConfig(
+        **{
+            **SEQ2SEQ_RECIPE,
+            "out_dir": str(out_dir),
+            "max_iters": 300,
+            "eval_interval": 150,
+            "eval_iters": 2,
+            "batch_size": 32,
+            "warmup_iters": 100,
+        }
+    )
+    small = TransformerConfig.from_preset("transformer-tiny", n_encoder_layer=1, n_decoder_layer=1)
+    result = train_seq2seq(config, "reverse", small, progress=False, echo=lambda *_: None)
+    return config, result
+
+
+@pytest.fixture(scope="module")
+def model_and_source(trained):
+    _, result = trained
+    src, _, _ = TaskSampler(result.task, seed=5, split="val").sample(16)
+    return result.model_config, result.state.params, src, result.task
+
+
+def test_cached_greedy_equals_uncached_and_beam_one_equals_greedy(model_and_source):
+    config, params, src, task = model_and_source
+    cached = greedy_decode(config, params, src, task.tgt_len)
+    np.testing.assert_array_equal(cached, greedy_decode(config, params, src, task.tgt_len, use_cache=False))
+    np.testing.assert_array_equal(beam_search(config, params, src, task.tgt_len, beam_size=1), cached)
+    assert len(set(np.asarray(cached).ravel().tolist())) > 3  # not a degenerate output
+
+
+def sequence_log_prob(config, params, src, out_BxL):
+    """Teacher-forced log-probability of each decoded target up to and including its EOS."""
+    tgt_in = jnp.concatenate([jnp.ones_like(out_BxL[:, :1]), out_BxL[:, :-1]], axis=1)
+    log_probs = jax.nn.log_softmax(Transformer(config).apply({"params": params}, src, tgt_in))
+    token_lp = jnp.take_along_axis(log_probs, out_BxL[..., None], -1)[..., 0]
+    counted = jnp.cumsum(out_BxL == EOS, axis=1) - (out_BxL == EOS) == 0  # up to the first EOS
+    return jnp.sum(token_lp * counted, axis=1)
+
+
+def test_beam_search_finds_targets_at_least_as_likely_as_greedy(model_and_source):
+    config, params, src, task = model_and_source
+    greedy = greedy_decode(config, params, src, task.tgt_len)
+    beam = beam_search(config, params, src, task.tgt_len, beam_size=4, alpha=0.0)  # alpha 0: pure log-probability
+    greedy_lp = sequence_log_prob(config, params, src, greedy)
+    beam_lp = sequence_log_prob(config, params, src, beam)
+    assert np.all(np.asarray(beam_lp) >= np.asarray(greedy_lp) - 1e-4)
+    assert np.any(np.asarray(beam_lp) > np.asarray(greedy_lp) + 1e-3)  # and sometimes strictly more likely
+
+
+def test_short_training_lowers_the_loss_and_resumes(trained):
+    config, result = trained
+    assert result.last_losses["val"] < math.log(TASKS["reverse"].tgt_vocab_size) - 0.5  # from ~2.6 at init
+    resumed = train_seq2seq(
+        TrainConfig(**{**config.__dict__, "init_from": "resume", "max_iters": 310}),
+        progress=False,
+        echo=lambda *_: None,
+    )
+    assert int(resumed.state.step) == 310 and resumed.task.name == "reverse"
