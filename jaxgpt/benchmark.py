@@ -70,3 +70,86 @@ def time_generation(
 
 def with_block_size(config: GPTConfig, block_size: int) -> GPTConfig:
     return dataclasses.replace(config, block_size=block_size)
+
+
+# ---- the same work in PyTorch, through transformers' GPT2LMHeadModel (bench.py --vs-torch) ----------
+
+
+def _torch_gpt2(model_config: GPTConfig):
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    hf_config = GPT2Config(
+        n_layer=model_config.n_layer,
+        n_head=model_config.n_head,
+        n_embd=model_config.n_embd,
+        n_positions=model_config.block_size,
+        vocab_size=model_config.vocab_size,
+        resid_pdrop=model_config.dropout,
+        embd_pdrop=model_config.dropout,
+        attn_pdrop=model_config.dropout,
+        activation_function={"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}[model_config.activation],
+    )
+    return GPT2LMHeadModel(hf_config)
+
+
+def time_torch_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30) -> dict:
+    """ms per step of transformers' GPT-2 at the same size, batch and optimizer (AdamW with decay on
+    >= 2-D parameters, global-norm clipping), on random tokens, after two warm-up steps."""
+    import torch
+
+    model = _torch_gpt2(model_config).train()
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": train_config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=train_config.learning_rate,
+        betas=(train_config.beta1, train_config.beta2),
+    )
+    A, B, T = train_config.gradient_accumulation_steps, train_config.batch_size, model_config.block_size
+    generator = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, model_config.vocab_size, (2, A, B, T), generator=generator) for _ in range(4)]
+
+    def step(batch):
+        for x, y in zip(batch[0], batch[1]):
+            logits = model(input_ids=x).logits
+            loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1)) / A
+            loss.backward()
+        if train_config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    for i in range(2):
+        step(batches[i])
+    start = time.perf_counter()
+    for i in range(iters):
+        step(batches[i % len(batches)])
+    seconds = (time.perf_counter() - start) / iters
+    return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": A * B * T / seconds}
+
+
+def time_torch_generation(model_config: GPTConfig, new_tokens: int, use_cache: bool, repeats: int = 3) -> dict:
+    """New tokens per second of transformers' `generate` (top_k 200 sampling, batch 1, one-token prompt)."""
+    import torch
+
+    model = _torch_gpt2(model_config).eval()
+    prompt = torch.zeros((1, 1), dtype=torch.long)
+    run = lambda: model.generate(  # noqa: E731
+        prompt,
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+        do_sample=True,
+        top_k=200,
+        use_cache=use_cache,
+        pad_token_id=0,
+    )
+    seconds = math.inf
+    with torch.no_grad():
+        run()  # warm-up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            seconds = min(seconds, time.perf_counter() - start)
+    return {"seconds": seconds, "tokens_per_sec": new_tokens / seconds}

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from jaxgpt.checkpoint import CheckpointError, Checkpoints
 from jaxgpt.config import GPTConfig
-from jaxgpt.data import DATASETS, BatchSampler, DataError, Dataset, load_text
+from jaxgpt.data import DATASETS, BatchSampler, DataError, Dataset, cache_dir, load_text
 from jaxgpt.gpt import GPT
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.mfu import flops_per_token, peak_flops
@@ -66,6 +66,7 @@ class TrainConfig:
     seed: int = 1337
     keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
     label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
+    compilation_cache: bool = True  # keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
 
     def __post_init__(self):
         for name in (
@@ -155,6 +156,13 @@ FINETUNE_RECIPE = dict(
     learning_rate=3e-5,
     decay_lr=False,
 )
+
+
+def use_compilation_cache(enabled: bool) -> None:
+    """Turn on JAX's persistent compilation cache in the jaxgpt cache folder, unless it is off or
+    already pointed somewhere (JAX_COMPILATION_CACHE_DIR or the user's own jax.config)."""
+    if enabled and not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jit"))
 
 
 def default_preset() -> str:
@@ -478,6 +486,7 @@ def training_loop(
     `next_batch()` gives one step's arrays, each [A, B, ...]; `eval_batches(split)` the batches
     [B, ...] of "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must
     hold the sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
+    use_compilation_cache(config.compilation_cache)
     out_dir = checkpoints.directory
     schedule = learning_rate_schedule(config)
     log = MetricsLog(out_dir)

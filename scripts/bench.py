@@ -8,7 +8,14 @@ import argparse
 
 import jax
 
-from jaxgpt.benchmark import time_generation, time_train_step, with_block_size
+from jaxgpt.allocator import restart_with_tcmalloc
+from jaxgpt.benchmark import (
+    time_generation,
+    time_torch_generation,
+    time_torch_train_step,
+    time_train_step,
+    with_block_size,
+)
 from jaxgpt.config import GPT_PRESETS, GPTConfig
 from jaxgpt.train import TRAIN_RECIPES, TrainConfig, default_preset
 
@@ -22,6 +29,12 @@ def main():
     parser.add_argument("--attention_impl", choices=["manual", "xla", "cudnn"], default="manual")
     parser.add_argument("--gen_preset", choices=list(GPT_PRESETS), default="shakespeare-char")
     parser.add_argument("--gen_tokens", type=int, default=500)
+    parser.add_argument(
+        "--vs-torch",
+        dest="vs_torch",
+        action="store_true",
+        help="also time transformers' GPT2LMHeadModel (PyTorch) on the same work, in this process",
+    )
     args = parser.parse_args()
 
     model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl)
@@ -36,14 +49,21 @@ def main():
         f"{args.dtype}, attention {args.attention_impl}"
     )
     print(
-        f"  {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  "
+        f"  jaxgpt   {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  "
         f"MFU {100 * train['mfu']:.1f}%"
     )
+    if args.vs_torch:
+        torch_train = time_torch_train_step(model_config, train_config, args.iters)
+        print(
+            f"  PyTorch  {torch_train['ms_per_iter']:8.1f} ms/iter  {torch_train['tokens_per_sec']:10,.0f} tokens/s  "
+            f"(transformers GPT2LMHeadModel, biases on)\n"
+            f"  jaxgpt speed / PyTorch speed: {torch_train['ms_per_iter'] / train['ms_per_iter']:.2f}x"
+        )
 
     gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)
     block = gen_config.block_size
     print(f"\ngeneration, {args.gen_preset} (block {block}), batch 1, one-token prompt, top_k 200")
-    print(f"  {'case':<44}{'cache':>8}{'tokens/s':>12}")
+    print(f"  {'case':<44}{'cache':>8}{'tokens/s':>12}" + (f"{'PyTorch':>10}{'ratio':>8}" if args.vs_torch else ""))
     cases = [
         (f"{args.gen_tokens} tokens (slides past block {block})", gen_config, args.gen_tokens),
         (f"{block - 1} tokens (within the block)", gen_config, block - 1),
@@ -56,8 +76,14 @@ def main():
     for label, config, tokens in cases:
         for use_cache in (True, False):
             result = time_generation(config, tokens, use_cache, repeats=3 if use_cache else 1)
-            print(f"  {label:<44}{'on' if use_cache else 'off':>8}{result['tokens_per_sec']:12,.0f}")
+            line = f"  {label:<44}{'on' if use_cache else 'off':>8}{result['tokens_per_sec']:12,.0f}"
+            # transformers cannot slide past n_positions, and its uncached loop is not what we compare
+            if args.vs_torch and use_cache and tokens < config.block_size:
+                theirs = time_torch_generation(config, tokens, use_cache)
+                line += f"{theirs['tokens_per_sec']:10,.0f}{result['tokens_per_sec'] / theirs['tokens_per_sec']:7.2f}x"
+            print(line)
 
 
 if __name__ == "__main__":
+    restart_with_tcmalloc()  # time what users get: the scripts preload tcmalloc where it is installed
     main()

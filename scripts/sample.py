@@ -1,6 +1,8 @@
 """Generate text from a trained checkpoint: python scripts/sample.py --out_dir out-shakespeare-char --start "ROMEO:" """
 
+from jaxgpt.allocator import restart_with_tcmalloc
 from jaxgpt.cli import run, sample_main
 
 if __name__ == "__main__":
+    restart_with_tcmalloc()  # ~20% faster CPU steps where libtcmalloc is installed
     run(sample_main)

@@ -1,6 +1,8 @@
 """Train a GPT on tiny Shakespeare (or --data_file) with nanoGPT's flags: python scripts/train.py --help"""
 
+from jaxgpt.allocator import restart_with_tcmalloc
 from jaxgpt.cli import run, train_main
 
 if __name__ == "__main__":
+    restart_with_tcmalloc()  # ~20% faster CPU steps where libtcmalloc is installed
     run(train_main)

@@ -121,8 +121,18 @@ def test_short_training_lowers_the_loss_and_resumes(trained):
 def test_the_command_line_trains_and_reports_held_out_accuracy(tmp_path, capsys):
     from jaxgpt.cli import seq2seq_main
 
-    argv = ["--task=words", f"--out_dir={tmp_path}", "--max_iters=20", "--eval_interval=10", "--eval_iters=1",
-            "--batch_size=8", "--n_encoder_layer=1", "--n_decoder_layer=1", "--num_examples=16", "--beam_size=2"]
+    argv = [
+        "--task=words",
+        f"--out_dir={tmp_path}",
+        "--max_iters=20",
+        "--eval_interval=10",
+        "--eval_iters=1",
+        "--batch_size=8",
+        "--n_encoder_layer=1",
+        "--n_decoder_layer=1",
+        "--num_examples=16",
+        "--beam_size=2",
+    ]
     assert seq2seq_main(argv) == 0
     output = capsys.readouterr().out
     assert "words: exact match on 16 held-out sources: greedy" in output and "beam 2" in output
