@@ -90,6 +90,8 @@ def _torch_gpt2(model_config: GPTConfig):
         embd_pdrop=model_config.dropout,
         attn_pdrop=model_config.dropout,
         activation_function={"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}[model_config.activation],
+        bos_token_id=0,
+        eos_token_id=0,  # GPT-2's 50256 is outside a character vocabulary
     )
     return GPT2LMHeadModel(hf_config)
 
