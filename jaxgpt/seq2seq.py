@@ -15,12 +15,7 @@ import optax
 
 from jaxgpt.checkpoint import CheckpointError, Checkpoints
 from jaxgpt.config import TransformerConfig
-from jaxgpt.params import count_params
-from jaxgpt.sharding import check_divisible, data_mesh, replicate
-from jaxgpt.tasks import BOS, EOS, PAD, TASKS, TaskSampler
-from jaxgpt.train import (
-    DTYPES,
-    TrainConfig,
+from jaxgpt.loop import (
     TrainState,
     abstract_train_state,
     cast_params,
@@ -30,6 +25,10 @@ from jaxgpt.train import (
     make_train_step,
     training_loop,
 )
+from jaxgpt.params import count_params
+from jaxgpt.sharding import check_divisible, data_mesh, replicate
+from jaxgpt.tasks import BOS, EOS, PAD, TASKS, TaskSampler
+from jaxgpt.train_config import DTYPES, TrainConfig
 from jaxgpt.transformer import Transformer
 
 

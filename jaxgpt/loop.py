@@ -1,0 +1,264 @@
+"""The training machinery every trainer shares: a `TrainState` (params, optimizer state, step,
+rng), AdamW with its schedules, a jitted, pure `train_step(state, *batch) -> (state, metrics)` over
+any loss, and `training_loop()`: evaluate, checkpoint, step, log, until max_iters."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import NamedSharding, PartitionSpec
+from tqdm.auto import tqdm
+
+from jaxgpt.checkpoint import Checkpoints
+from jaxgpt.data import cache_dir
+from jaxgpt.metrics import MetricsLog
+from jaxgpt.mfu import peak_flops
+from jaxgpt.sharding import shard_batch
+from jaxgpt.train_config import TrainConfig
+
+
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array  # optimizer steps taken
+    params: Any
+    opt_state: Any
+    rng: jax.Array  # raw key data (uint32); the dropout key of step s is fold_in(rng, s)
+
+
+class TrainingError(Exception):
+    """Training cannot go on (a NaN loss); the message says what is kept and what to try."""
+
+
+def noam_schedule(peak: float, warmup: int) -> optax.Schedule:
+    """The 2017 paper's d_model^-0.5 * min(n^-0.5, n * warmup^-1.5) at step n = count + 1, scaled so it
+    peaks at `peak` when n = warmup (the paper's base model peaks at (512 * 4000)^-0.5 = 7.0e-4)."""
+
+    def schedule(count):
+        n = jnp.asarray(count, jnp.float32) + 1.0
+        return peak * math.sqrt(warmup) * jnp.minimum(n**-0.5, n * warmup**-1.5)
+
+    return schedule
+
+
+def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
+    if not config.decay_lr:
+        return optax.constant_schedule(config.learning_rate)
+    if config.lr_schedule == "noam":
+        return noam_schedule(config.learning_rate, config.warmup_iters)
+    return optax.warmup_cosine_decay_schedule(
+        init_value=0.0,
+        peak_value=config.learning_rate,
+        warmup_steps=config.warmup_iters,
+        decay_steps=max(config.lr_decay_iters, 1),
+        end_value=config.min_lr,
+    )
+
+
+def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """Global-norm clipping, then AdamW whose weight decay skips biases and LayerNorm (1-D) parameters."""
+    adamw = optax.adamw(
+        learning_rate_schedule(config),
+        b1=config.beta1,
+        b2=config.beta2,
+        weight_decay=config.weight_decay,
+        mask=lambda params: jax.tree.map(lambda p: p.ndim >= 2, params),
+    )
+    if config.grad_clip > 0:
+        return optax.chain(optax.clip_by_global_norm(config.grad_clip), adamw)
+    return adamw
+
+
+def init_train_state(
+    model, optimizer: optax.GradientTransformation, seed: int, params=None, example_inputs=None
+) -> TrainState:
+    """Step 0: fresh weights from `seed` (the model initialised on `example_inputs`, by default a
+    GPT's one-block input), or the given `params` (pretrained ones)."""
+    init_key, dropout_key = jax.random.split(jax.random.key(seed))
+    if params is None:
+        example_inputs = example_inputs or (jnp.zeros((1, model.config.block_size), jnp.int32),)
+        params = model.init(init_key, *example_inputs)["params"]
+    return TrainState(
+        step=jnp.array(0, jnp.int32),
+        params=params,
+        opt_state=optimizer.init(params),
+        rng=jax.random.key_data(dropout_key),
+    )
+
+
+def cast_params(params, dtype):
+    """bfloat16 compute from float32 parameters: the gradient flows back to float32 through the cast."""
+    return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
+
+
+def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig):
+    """A jitted `train_step(state, *batch) -> (state, metrics)`; each array of the batch is
+    [A, B, ...] for A micro-batches, and `loss_fn(params, batch, dropout_key)` scores one.
+
+    The state is donated: its buffers are reused for the new state, so pass each state once."""
+    schedule = learning_rate_schedule(config)
+    loss_and_grad = jax.value_and_grad(loss_fn)
+
+    def train_step(state: TrainState, *batch_AxB):
+        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
+        A = batch_AxB[0].shape[0]
+        if A == 1:
+            loss, grads = loss_and_grad(state.params, tuple(x[0] for x in batch_AxB), step_key)
+        else:  # gradient accumulation: average the gradients of A micro-batches in one step
+
+            def micro_step(grads_sum, inputs):
+                i, batch_B = inputs
+                loss_i, grads_i = loss_and_grad(state.params, batch_B, jax.random.fold_in(step_key, i))
+                return jax.tree.map(jnp.add, grads_sum, grads_i), loss_i
+
+            zeros = jax.tree.map(jnp.zeros_like, state.params)
+            grads_sum, losses_A = jax.lax.scan(micro_step, zeros, (jnp.arange(A), tuple(batch_AxB)))
+            grads, loss = jax.tree.map(lambda g: g / A, grads_sum), losses_A.mean()
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        new_state = state.replace(
+            step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
+        )
+        metrics = {"loss": loss, "lr": schedule(state.step), "grad_norm": optax.tree.norm(grads)}
+        return new_state, metrics
+
+    return jax.jit(train_step, donate_argnums=0)
+
+
+def make_eval_step(loss_fn):
+    """A jitted `eval_step(params, *batch_B) -> loss`, dropout off."""
+    return jax.jit(lambda params, *batch_B: loss_fn(params, batch_B))
+
+
+def estimate_loss(eval_step, params, eval_batches, mesh) -> dict:
+    """Mean loss over the batches `eval_batches(split)` gives for "train" and "val"."""
+    losses = {}
+    for split in ("train", "val"):
+        batch_losses = [eval_step(params, *shard_batch(batch, mesh)) for batch in eval_batches(split)]
+        losses[split] = float(jnp.mean(jnp.stack(batch_losses)))
+    return losses
+
+
+@jax.jit
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
+
+
+def abstract_train_state(model, optimizer: optax.GradientTransformation, mesh, example_inputs=None) -> TrainState:
+    """Shapes and dtypes of a train state, replicated over `mesh`: the target to restore into."""
+    shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, 0, example_inputs=example_inputs))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated), shapes)
+
+
+def use_compilation_cache(enabled: bool) -> None:
+    """Turn on JAX's persistent compilation cache in the jaxgpt cache folder, unless it is off or
+    already pointed somewhere (JAX_COMPILATION_CACHE_DIR or the user's own jax.config)."""
+    if enabled and not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jit"))
+
+
+def training_loop(
+    config: TrainConfig,
+    state: TrainState,
+    train_step,
+    eval_step,
+    *,
+    next_batch,
+    eval_batches,
+    checkpoint_meta,
+    checkpoints: Checkpoints,
+    mesh,
+    tokens_per_iter: int,
+    flops_per_iter: float,
+    best_val_loss: float = math.inf,
+    progress: bool = True,
+):
+    """The loop every trainer shares: evaluate, checkpoint, step, log, until max_iters.
+
+    `next_batch()` gives one step's arrays, each [A, B, ...]; `eval_batches(split)` the batches
+    [B, ...] of "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must
+    hold the sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
+    use_compilation_cache(config.compilation_cache)
+    out_dir = checkpoints.directory
+    schedule = learning_rate_schedule(config)
+    log = MetricsLog(out_dir)
+    # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
+    peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
+
+    def stop_on(bad_value, what: str, step: int):
+        checkpoints.wait()
+        kept = checkpoints.latest_step()
+        kept_text = (
+            f"the last good checkpoint (iteration {kept}) in {out_dir} is intact"
+            if kept is not None
+            else "no checkpoint was written"
+        )
+        raise TrainingError(
+            f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text}. "
+            "Lower --learning_rate or --grad_clip and resume"
+        )
+
+    step = int(state.step)
+    bar = tqdm(total=config.max_iters, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
+    last_losses: dict = {}
+    t_last, step_last = time.perf_counter(), step
+    while True:
+        if step % config.eval_interval == 0 or step == config.max_iters or config.eval_only:
+            last_losses = estimate_loss(eval_step, state.params, eval_batches, mesh)
+            for split, value in last_losses.items():
+                if not math.isfinite(value):
+                    stop_on(value, f"the {split} loss", step)
+            log.evaluation(step, last_losses["train"], last_losses["val"], float(schedule(step)))
+            bar.write(f"step {step}: train loss {last_losses['train']:.4f}, val loss {last_losses['val']:.4f}")
+            improved = last_losses["val"] < best_val_loss
+            best_val_loss = min(best_val_loss, last_losses["val"])
+            final = step == config.max_iters
+            already_saved = step == checkpoints.latest_step()  # just resumed from it
+            if (
+                step > 0
+                and not (config.eval_only or already_saved)
+                and (improved or config.always_save_checkpoint or final)
+            ):
+                if not bool(_all_finite(state.params)):
+                    stop_on("nan", "a parameter", step)
+                meta = {
+                    **checkpoint_meta(),
+                    "iter": step,
+                    "best_val_loss": best_val_loss,
+                    "train_loss": last_losses["train"],
+                    "val_loss": last_losses["val"],
+                }
+                checkpoints.save(step, state, meta, val_loss=last_losses["val"])
+            t_last, step_last = time.perf_counter(), step  # evaluation time is not training time
+        if step >= config.max_iters or config.eval_only:
+            break
+
+        state, metrics = train_step(state, *shard_batch(next_batch(), mesh, batch_axis=1))
+        step += 1
+        if step % config.log_interval == 0 or step == config.max_iters:
+            loss = float(metrics["loss"])  # waits for the step to finish
+            if not math.isfinite(loss):
+                stop_on(loss, "the training loss", step)
+            now = time.perf_counter()
+            seconds_per_iter = (now - t_last) / (step - step_last)
+            t_last, step_last = now, step
+            tokens_per_sec = tokens_per_iter / seconds_per_iter
+            mfu = flops_per_iter / seconds_per_iter / peak
+            log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
+            bar.set_postfix(
+                loss=f"{loss:.4f}",
+                lr=f"{float(metrics['lr']):.2e}",
+                tok_s=f"{tokens_per_sec:,.0f}",
+                mfu=f"{100 * mfu:.1f}%",
+                refresh=False,
+            )
+        bar.update(step - bar.n)
+    bar.close()
+    checkpoints.wait()
+    checkpoints.close()
+    return state, best_val_loss, last_losses
