@@ -14,14 +14,14 @@ from jaxgpt.generate import generate
 from jaxgpt.gpt import GPT
 from jaxgpt.mfu import flops_per_token, peak_flops
 from jaxgpt.params import count_params
-from jaxgpt.sharding import data_mesh, replicate, shard_batch
+from jaxgpt.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.train import TrainConfig, init_train_state, language_model_loss, make_optimizer, make_train_step
 
 
 def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30) -> dict:
     """ms per optimizer step, tokens/s and MFU on random tokens, after one compiling step."""
     model, optimizer, mesh = GPT(model_config), make_optimizer(train_config), data_mesh()
-    state = replicate(init_train_state(model, optimizer, seed=0), mesh)
+    state = shard_state(init_train_state(model, optimizer, seed=0), mesh)
     step = make_train_step(language_model_loss(model, train_config), optimizer, train_config)
     A, B, T = train_config.gradient_accumulation_steps, train_config.batch_size, model_config.block_size
     rng = np.random.default_rng(0)

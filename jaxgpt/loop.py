@@ -12,14 +12,13 @@ import flax
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import cache_dir
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.mfu import peak_flops
-from jaxgpt.sharding import shard_batch
+from jaxgpt.sharding import leaf_sharding, shard_batch
 from jaxgpt.train_config import TrainConfig
 
 
@@ -96,7 +95,7 @@ def cast_params(params, dtype):
     return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
 
 
-def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig):
+def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig, state_sharding=None):
     """A jitted `train_step(state, *batch) -> (state, metrics)`; each array of the batch is
     [A, B, ...] for A micro-batches, and `loss_fn(params, batch, dropout_key)` scores one.
 
@@ -126,7 +125,9 @@ def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: Tr
         metrics = {"loss": loss, "lr": schedule(state.step), "grad_norm": optax.tree.norm(grads)}
         return new_state, metrics
 
-    return jax.jit(train_step, donate_argnums=0)
+    # with the state's shardings stated, the new state keeps the layout of the old (fsdp included)
+    out_shardings = None if state_sharding is None else (state_sharding, None)
+    return jax.jit(train_step, donate_argnums=0, out_shardings=out_shardings)
 
 
 def make_eval_step(loss_fn):
@@ -151,8 +152,8 @@ def _all_finite(tree) -> jax.Array:
 def abstract_train_state(model, optimizer: optax.GradientTransformation, mesh, example_inputs=None) -> TrainState:
     """Shapes and dtypes of a train state, replicated over `mesh`: the target to restore into."""
     shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, 0, example_inputs=example_inputs))
-    replicated = NamedSharding(mesh, PartitionSpec())
-    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated), shapes)
+    # shardings for *this* mesh: a checkpoint written on another topology restores into it
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=leaf_sharding(s.shape, mesh)), shapes)
 
 
 def use_compilation_cache(enabled: bool) -> None:

@@ -26,7 +26,7 @@ from jaxgpt.loop import (
     training_loop,
 )
 from jaxgpt.params import count_params
-from jaxgpt.sharding import check_divisible, data_mesh, replicate
+from jaxgpt.sharding import check_divisible, data_mesh, shard_state
 from jaxgpt.tasks import BOS, EOS, PAD, TASKS, TaskSampler
 from jaxgpt.train_config import DTYPES, TrainConfig
 from jaxgpt.transformer import Transformer
@@ -260,7 +260,7 @@ def train_seq2seq(
         )
     else:
         raise ValueError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
-    model, optimizer, mesh = Transformer(model_config), make_optimizer(config), data_mesh()
+    model, optimizer, mesh = Transformer(model_config), make_optimizer(config), data_mesh(spec=config.mesh)
     check_divisible(config.batch_size, mesh)
     sampler = TaskSampler(task, config.seed, "train")
     if config.init_from == "resume":
@@ -268,7 +268,7 @@ def train_seq2seq(
         sampler.state, best_val_loss = meta["sampler_state"], meta["best_val_loss"]
         echo(f"resuming from iteration {meta['iter']} in {config.out_dir}")
     else:
-        state = replicate(init_train_state(model, optimizer, config.seed, example_inputs=_example_inputs(task)), mesh)
+        state = shard_state(init_train_state(model, optimizer, config.seed, example_inputs=_example_inputs(task)), mesh)
         best_val_loss = math.inf
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * (task.src_len + task.tgt_len)
@@ -292,7 +292,7 @@ def train_seq2seq(
     state, best_val_loss, last_losses = training_loop(
         config,
         state,
-        make_train_step(loss_fn, optimizer, config),
+        make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state)),
         make_eval_step(loss_fn),
         next_batch=lambda: sampler.sample(A, B),
         eval_batches=eval_batches,

@@ -1,7 +1,8 @@
-"""Spreading batches over devices: a `data` mesh axis and `NamedSharding` (jax.pmap is legacy).
+"""Spreading work over devices with a `Mesh` and `NamedSharding` (jax.pmap is legacy).
 
-Each device gets an equal slice of the global batch; parameters are replicated. jit then
-runs the step on every device at once and XLA inserts the gradient all-reduce itself.
+Each device gets an equal slice of the global batch. Parameters are replicated over the "data"
+axis and, with an "fsdp" axis, split over it. jit then runs the step on every device at once
+and XLA inserts the collectives (gradient all-reduce, parameter all-gather) itself.
 """
 
 from __future__ import annotations
@@ -11,33 +12,73 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 
-def data_mesh(devices=None) -> Mesh:
-    """A 1-D mesh over `devices` (default: all local devices) with the axis name "data"."""
+def data_mesh(devices=None, spec: str | None = None) -> Mesh:
+    """A mesh over `devices` (default: all local devices) with axes ("data", "fsdp").
+
+    `spec` is "data=8" or "data=4,fsdp=2"; by default every device is on the data axis. Both axes
+    split the batch; "fsdp" also shards parameters and optimizer state (fully sharded data
+    parallelism), so each device holds 1/fsdp of them."""
     devices = jax.local_devices() if devices is None else devices
-    return Mesh(np.array(devices), ("data",))
+    sizes = {"data": len(devices), "fsdp": 1}
+    if spec:
+        sizes = {"data": 1, "fsdp": 1}
+        for part in spec.split(","):
+            name, _, value = part.partition("=")
+            if name.strip() not in sizes or not value.strip().isdigit() or int(value) < 1:
+                raise ValueError(f"--mesh {spec!r}: write it as data=N or data=N,fsdp=M with positive N and M")
+            sizes[name.strip()] = int(value)
+        if sizes["data"] * sizes["fsdp"] != len(devices):
+            raise ValueError(
+                f"--mesh {spec!r} needs {sizes['data'] * sizes['fsdp']} devices, but {len(devices)} are present: "
+                f"make data x fsdp = {len(devices)}"
+            )
+    return Mesh(np.array(devices).reshape(sizes["data"], sizes["fsdp"]), ("data", "fsdp"))
+
+
+BATCH_AXES = ("data", "fsdp")  # the batch is split over every device
 
 
 def check_divisible(batch_size: int, mesh: Mesh) -> None:
-    n = mesh.shape["data"]
+    n = mesh.size
     if batch_size % n:
         raise ValueError(
-            f"batch_size={batch_size} is not divisible by the {n} devices of the data axis: use a multiple of {n}"
+            f"batch_size={batch_size} is not divisible by the {n} devices of the mesh: use a multiple of {n}"
         )
 
 
 def shard_batch(batch, mesh: Mesh, batch_axis: int = 0):
-    """Put each array of `batch` on the mesh, split along `batch_axis` over the data axis."""
+    """Put each array of `batch` on the mesh, split along `batch_axis` over all its devices."""
 
     def put(x):
         check_divisible(x.shape[batch_axis], mesh)
-        spec = PartitionSpec(*([None] * batch_axis), "data")
+        spec = PartitionSpec(*([None] * batch_axis), BATCH_AXES)
         return jax.device_put(x, NamedSharding(mesh, spec))
 
     return jax.tree.map(put, batch)
 
 
+def leaf_sharding(shape, mesh: Mesh) -> NamedSharding:
+    """Replicated, except with fsdp > 1: split the largest dimension that fsdp divides."""
+    fsdp = mesh.shape["fsdp"]
+    spec = [None] * len(shape)
+    divisible = [i for i, size in enumerate(shape) if fsdp > 1 and size % fsdp == 0]
+    if divisible:
+        spec[max(divisible, key=lambda i: shape[i])] = "fsdp"
+    return NamedSharding(mesh, PartitionSpec(*spec))
+
+
+def state_shardings(tree, mesh: Mesh):
+    """The sharding of every leaf of a train state (arrays or ShapeDtypeStructs)."""
+    return jax.tree.map(lambda leaf: leaf_sharding(leaf.shape, mesh), tree)
+
+
+def shard_state(tree, mesh: Mesh):
+    """Place parameters and optimizer state: a full copy on every device, or split over fsdp."""
+    return jax.device_put(tree, state_shardings(tree, mesh))
+
+
 def replicate(tree, mesh: Mesh):
-    """The same full copy of `tree` (parameters, optimizer state) on every device of the mesh."""
+    """The same full copy of `tree` on every device of the mesh."""
     return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
 
 

@@ -14,6 +14,7 @@ import math
 import pathlib
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -39,7 +40,7 @@ from jaxgpt.loop import (  # noqa: F401 - re-exported
 from jaxgpt.mfu import flops_per_token
 from jaxgpt.params import count_params
 from jaxgpt.pretrained import load_gpt2
-from jaxgpt.sharding import check_divisible, data_mesh, replicate
+from jaxgpt.sharding import check_divisible, data_mesh, shard_state
 from jaxgpt.tokenizer import BPETokenizer, tokenizer_from_dict
 from jaxgpt.train_config import (  # noqa: F401 - re-exported
     DTYPES,
@@ -159,7 +160,7 @@ def train(
             f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)"
         )
     model, optimizer = GPT(model_config), make_optimizer(config)
-    mesh = data_mesh()
+    mesh = data_mesh(spec=config.mesh)
     check_divisible(config.batch_size, mesh)
     block_size = model_config.block_size
     sampler = BatchSampler(data.train, block_size, seed=config.seed)
@@ -172,7 +173,7 @@ def train(
     else:
         if pretrained_params is not None:
             echo(f"starting from the pretrained weights of {config.init_from}")
-        state = replicate(init_train_state(model, optimizer, config.seed, pretrained_params), mesh)
+        state = shard_state(init_train_state(model, optimizer, config.seed, pretrained_params), mesh)
         best_val_loss = math.inf
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(
@@ -198,7 +199,7 @@ def train(
     state, best_val_loss, last_losses = training_loop(
         config,
         state,
-        make_train_step(loss_fn, optimizer, config),
+        make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state)),
         make_eval_step(loss_fn),
         next_batch=lambda: sampler.sample(A, B),
         eval_batches=language_model_eval_batches(data, config, block_size),

@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 1337
     keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
     label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
+    mesh: str | None = None  # "data=8" or "data=4,fsdp=2"; default: every device on the data axis
     compilation_cache: bool = True  # keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
 
     def __post_init__(self):

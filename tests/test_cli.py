@@ -103,8 +103,10 @@ def run_main(monkeypatch, capsys, main, *argv):
         (["--n_embd=100", "--n_head=3"], "n_embd=100 is not divisible by n_head=3"),
         (["--learning_rate=-1"], "learning_rate=-1.0 must be > 0"),
         (["--data_file=/no/such.txt"], "data file /no/such.txt does not exist"),
-        (["--batch_size=3", "--data_file=SHAKESPEARE"], "batch_size=3 is not divisible by the 2 devices"),
+        (["--batch_size=3", "--data_file=SHAKESPEARE"], "batch_size=3 is not divisible by the 2 devices of the mesh"),
         (["--init_from=resume", "--out_dir=EMPTY"], "--init_from resume: no checkpoint in"),
+        (["--mesh=data=3", "--data_file=SHAKESPEARE"], "--mesh 'data=3' needs 3 devices, but 2 are present"),
+        (["--mesh=model=2", "--data_file=SHAKESPEARE"], "write it as data=N or data=N,fsdp=M"),
     ],
 )
 def test_bad_training_input_is_one_line_and_exit_code_2(monkeypatch, capsys, tmp_path, shakespeare_path, argv, message):

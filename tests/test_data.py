@@ -119,10 +119,10 @@ def test_batches_are_split_over_the_data_axis():
     assert mesh.size == jax.local_device_count() == 2  # conftest simulates two CPU devices
     x = np.arange(4 * 6).reshape(4, 6)
     sharded = shard_batch(x, mesh)
-    assert sharded.sharding.spec == PartitionSpec("data")
+    assert sharded.sharding.spec == PartitionSpec(("data", "fsdp"))
     shards = sorted(sharded.addressable_shards, key=lambda s: s.index[0].start)
     np.testing.assert_array_equal(np.asarray(shards[1].data), x[2:])
-    with pytest.raises(ValueError, match="batch_size=3 is not divisible by the 2 devices"):
+    with pytest.raises(ValueError, match="batch_size=3 is not divisible by the 2 devices of the mesh"):
         shard_batch(np.zeros((3, 6)), mesh)
 
 
