@@ -128,29 +128,12 @@ class Dataset:
         return {"train": self.train, "val": self.val}[name]
 
 
-class BatchSampler:
-    """Random windows of a token array: inputs x [..., T] and targets y = x shifted by one.
-
-    A seeded NumPy generator picks the window starts; its `state` is saved in checkpoints so a
+class SeededSampler:
+    """A sampler driven by one seeded NumPy generator, whose `state` is saved in checkpoints so a
     resumed run draws exactly the batches the uninterrupted run would have drawn."""
 
-    def __init__(self, tokens: np.ndarray, block_size: int, seed: int):
-        if len(tokens) <= block_size:
-            raise DataError(
-                f"the data split has {len(tokens)} tokens, too few for block_size={block_size}: "
-                "use a longer text or a smaller --block_size"
-            )
-        self.tokens = tokens
-        self.block_size = block_size
+    def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
-
-    def sample(self, *batch_shape: int):
-        """x, y of shape [*batch_shape, T], int32."""
-        starts = self.rng.integers(0, len(self.tokens) - self.block_size, size=batch_shape)
-        offsets_T = np.arange(self.block_size)
-        x = self.tokens[starts[..., None] + offsets_T].astype(np.int32)
-        y = self.tokens[starts[..., None] + offsets_T + 1].astype(np.int32)
-        return x, y
 
     @property
     def state(self) -> dict:
@@ -159,3 +142,25 @@ class BatchSampler:
     @state.setter
     def state(self, value: dict) -> None:
         self.rng.bit_generator.state = value
+
+
+class BatchSampler(SeededSampler):
+    """Random windows of a token array: inputs x [..., T] and targets y = x shifted by one."""
+
+    def __init__(self, tokens: np.ndarray, block_size: int, seed: int):
+        if len(tokens) <= block_size:
+            raise DataError(
+                f"the data split has {len(tokens)} tokens, too few for block_size={block_size}: "
+                "use a longer text or a smaller --block_size"
+            )
+        super().__init__(seed)
+        self.tokens = tokens
+        self.block_size = block_size
+
+    def sample(self, *batch_shape: int):
+        """x, y of shape [*batch_shape, T], int32."""
+        starts = self.rng.integers(0, len(self.tokens) - self.block_size, size=batch_shape)
+        offsets_T = np.arange(self.block_size)
+        x = self.tokens[starts[..., None] + offsets_T].astype(np.int32)
+        y = self.tokens[starts[..., None] + offsets_T + 1].astype(np.int32)
+        return x, y

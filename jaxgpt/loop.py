@@ -166,8 +166,8 @@ def use_compilation_cache(enabled: bool) -> None:
 def training_loop(
     config: TrainConfig,
     state: TrainState,
-    train_step,
-    eval_step,
+    loss_fn,
+    optimizer: optax.GradientTransformation,
     *,
     next_batch,
     eval_batches,
@@ -181,10 +181,13 @@ def training_loop(
 ):
     """The loop every trainer shares: evaluate, checkpoint, step, log, until max_iters.
 
-    `next_batch()` gives one step's arrays, each [A, B, ...]; `eval_batches(split)` the batches
-    [B, ...] of "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must
-    hold the sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
+    `loss_fn(params, batch, dropout_key)` is what to minimise (see make_train_step); `next_batch()`
+    gives one step's arrays, each [A, B, ...]; `eval_batches(split)` the batches [B, ...] of
+    "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must hold the
+    sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
     use_compilation_cache(config.compilation_cache)
+    train_step = make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state))
+    eval_step = make_eval_step(loss_fn)
     out_dir = checkpoints.directory
     schedule = learning_rate_schedule(config)
     log = MetricsLog(out_dir)

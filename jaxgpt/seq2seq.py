@@ -20,9 +20,7 @@ from jaxgpt.loop import (
     abstract_train_state,
     cast_params,
     init_train_state,
-    make_eval_step,
     make_optimizer,
-    make_train_step,
     training_loop,
 )
 from jaxgpt.params import count_params
@@ -292,8 +290,8 @@ def train_seq2seq(
     state, best_val_loss, last_losses = training_loop(
         config,
         state,
-        make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state)),
-        make_eval_step(loss_fn),
+        loss_fn,
+        optimizer,
         next_batch=lambda: sampler.sample(A, B),
         eval_batches=eval_batches,
         checkpoint_meta=checkpoint_meta,

@@ -14,6 +14,8 @@ import zlib
 
 import numpy as np
 
+from jaxgpt.data import SeededSampler
+
 PAD, BOS, EOS = 0, 1, 2
 N_SPECIAL = 3
 DIGITS = "0123456789"
@@ -88,13 +90,13 @@ def is_held_out(source_text: str) -> bool:
     return zlib.crc32(source_text.encode()) % 10 == 0
 
 
-class TaskSampler:
+class TaskSampler(SeededSampler):
     """Seeded batches (src [..., S], tgt_in [..., T], tgt_out [..., T]) of one split: "train"
-    never yields a held-out source, "val" only held-out ones. `state` resumes the stream exactly."""
+    never yields a held-out source, "val" only held-out ones."""
 
     def __init__(self, task: Seq2SeqTask, seed: int, split: str = "train"):
+        super().__init__(seed)
         self.task, self.held_out = task, split == "val"
-        self.rng = np.random.default_rng(seed)
 
     def examples(self, n: int) -> list[tuple[str, str]]:
         pairs = []
@@ -109,11 +111,3 @@ class TaskSampler:
         src = np.stack([self.task.encode_source(s) for s, _ in pairs])
         tgt_in, tgt_out = (np.stack(parts) for parts in zip(*(self.task.encode_target(t) for _, t in pairs)))
         return tuple(a.reshape(*batch_shape, a.shape[-1]) for a in (src, tgt_in, tgt_out))
-
-    @property
-    def state(self) -> dict:
-        return self.rng.bit_generator.state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self.rng.bit_generator.state = value

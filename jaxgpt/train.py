@@ -14,7 +14,6 @@ import math
 import pathlib
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import optax
 
@@ -199,8 +198,8 @@ def train(
     state, best_val_loss, last_losses = training_loop(
         config,
         state,
-        make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state)),
-        make_eval_step(loss_fn),
+        loss_fn,
+        optimizer,
         next_batch=lambda: sampler.sample(A, B),
         eval_batches=language_model_eval_batches(data, config, block_size),
         checkpoint_meta=checkpoint_meta,

@@ -16,7 +16,7 @@ import optax
 import pytest
 from orbax.checkpoint._src.path.atomicity_types import TMP_DIR_SUFFIX
 
-import jaxgpt.train as train_module
+import jaxgpt.loop as loop_module
 from jaxgpt import GPT, GPTConfig
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import BatchSampler, Dataset
@@ -181,7 +181,7 @@ def test_checkpoints_keep_the_last_n_and_the_best(tmp_path):
 
 
 def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, shakespeare_path, monkeypatch):
-    real_make_train_step = train_module.make_train_step
+    real_make_train_step = loop_module.make_train_step
 
     def poisoned_make_train_step(*args):
         step = real_make_train_step(*args)
@@ -194,7 +194,7 @@ def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, shake
 
         return poisoned
 
-    monkeypatch.setattr(train_module, "make_train_step", poisoned_make_train_step)
+    monkeypatch.setattr(loop_module, "make_train_step", poisoned_make_train_step)
     config = tiny_train_config(
         tmp_path, shakespeare_path, eval_interval=10, always_save_checkpoint=True, log_interval=100
     )
