@@ -61,6 +61,23 @@ def seq2seq_loss(model: Transformer, config: TrainConfig):
 # ---- decoding --------------------------------------------------------------------------------
 
 
+def decoder_step(model: Transformer, params, cache, token_Bx1, memory_BxSxC, src_BxS, t):
+    """One cached decoder step: the token at position t in, next-token logits [B, V] and the
+    updated cache out. cache=None creates the cache (and projects the memory's keys and values)."""
+    variables = {"params": params} if cache is None else {"params": params, "cache": cache}
+    logits_Bx1xV, updated = model.apply(
+        variables,
+        token_Bx1,
+        memory_BxSxC,
+        src_BxS,
+        decode=True,
+        offset=t,
+        mutable=["cache"],
+        method=Transformer.decode,
+    )
+    return logits_Bx1xV[:, 0], updated["cache"]
+
+
 @partial(jax.jit, static_argnames=("config", "max_len", "use_cache"))
 def greedy_decode(config: TransformerConfig, params, src_BxS, max_len: int, use_cache: bool = True):
     """The most likely next token, step by step: target ids [B, max_len] (EOS, then pads once done).
@@ -80,31 +97,15 @@ def greedy_decode(config: TransformerConfig, params, src_BxS, max_len: int, use_
 
         def body(t, carry):  # feed token t, choose token t + 1
             tokens_BxL, cache, done_B = carry
-            logits_Bx1xV, variables = model.apply(
-                {"params": params, "cache": cache},
-                jax.lax.dynamic_slice_in_dim(tokens_BxL, t, 1, axis=1),
-                memory_BxSxC,
-                src_BxS,
-                decode=True,
-                offset=t,
-                mutable=["cache"],
-                method=Transformer.decode,
-            )
-            tokens_BxL, done_B = choose(tokens_BxL, t, logits_Bx1xV[:, 0], done_B)
-            return tokens_BxL, variables["cache"], done_B
+            token_Bx1 = jax.lax.dynamic_slice_in_dim(tokens_BxL, t, 1, axis=1)
+            logits_BxV, cache = decoder_step(model, params, cache, token_Bx1, memory_BxSxC, src_BxS, t)
+            tokens_BxL, done_B = choose(tokens_BxL, t, logits_BxV, done_B)
+            return tokens_BxL, cache, done_B
 
         # the first step creates the cache, projecting the memory's keys and values once for all steps
-        logits_Bx1xV, variables = model.apply(
-            {"params": params},
-            tokens_BxL[:, :1],
-            memory_BxSxC,
-            src_BxS,
-            decode=True,
-            mutable=["cache"],
-            method=Transformer.decode,
-        )
-        tokens_BxL, done_B = choose(tokens_BxL, 0, logits_Bx1xV[:, 0], jnp.zeros((B,), bool))
-        tokens_BxL, _, _ = jax.lax.fori_loop(1, max_len, body, (tokens_BxL, variables["cache"], done_B))
+        logits_BxV, cache = decoder_step(model, params, None, tokens_BxL[:, :1], memory_BxSxC, src_BxS, 0)
+        tokens_BxL, done_B = choose(tokens_BxL, 0, logits_BxV, jnp.zeros((B,), bool))
+        tokens_BxL, _, _ = jax.lax.fori_loop(1, max_len, body, (tokens_BxL, cache, done_B))
     else:
 
         def body(t, carry):
@@ -146,19 +147,9 @@ def beam_search(config: TransformerConfig, params, src_BxS, max_len: int, beam_s
     def step(t, carry):
         tokens_BxKxL, scores_BxK, done_BxK, lengths_BxK, cache = carry
         last_BKx1 = jax.lax.dynamic_slice_in_dim(tokens_BxKxL, t, 1, axis=2).reshape(B * K, 1)
-        variables = {"params": params} if cache is None else {"params": params, "cache": cache}
-        logits_BKx1xV, updated = model.apply(
-            variables,
-            last_BKx1,
-            memory_BKxSxC,
-            src_BKxS,
-            decode=True,
-            offset=t,
-            mutable=["cache"],
-            method=Transformer.decode,
-        )
-        V = logits_BKx1xV.shape[-1]
-        log_probs_BxKxV = jax.nn.log_softmax(logits_BKx1xV[:, 0].astype(jnp.float32)).reshape(B, K, V)
+        logits_BKxV, cache = decoder_step(model, params, cache, last_BKx1, memory_BKxSxC, src_BKxS, t)
+        V = logits_BKxV.shape[-1]
+        log_probs_BxKxV = jax.nn.log_softmax(logits_BKxV.astype(jnp.float32)).reshape(B, K, V)
         # a finished beam may only add a pad, at no cost
         pad_only_V = jnp.full((V,), -jnp.inf).at[PAD].set(0.0)
         log_probs_BxKxV = jnp.where(done_BxK[..., None], pad_only_V, log_probs_BxKxV)
@@ -172,7 +163,7 @@ def beam_search(config: TransformerConfig, params, src_BxS, max_len: int, beam_s
         lengths_BxK = take(lengths_BxK) + (~parent_done_BxK).astype(jnp.int32)
         done_BxK = parent_done_BxK | (token_BxK == EOS)
         rows_BK = (jnp.arange(B)[:, None] * K + beam_BxK).reshape(B * K)
-        cache = jax.tree.map(lambda c: c[rows_BK] if c.ndim > 0 else c, updated["cache"])
+        cache = jax.tree.map(lambda c: c[rows_BK] if c.ndim > 0 else c, cache)
         return tokens_BxKxL, scores_BxK, done_BxK, lengths_BxK, cache
 
     carry = step(0, (tokens_BxKxL, scores_BxK, done_BxK, lengths_BxK, None))  # creates the cache
