@@ -150,7 +150,7 @@ def _all_finite(tree) -> jax.Array:
 
 
 def abstract_train_state(model, optimizer: optax.GradientTransformation, mesh, example_inputs=None) -> TrainState:
-    """Shapes and dtypes of a train state, replicated over `mesh`: the target to restore into."""
+    """Shapes, dtypes and shardings of a train state on `mesh`: the target to restore into."""
     shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, 0, example_inputs=example_inputs))
     # shardings for *this* mesh: a checkpoint written on another topology restores into it
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=leaf_sharding(s.shape, mesh)), shapes)

@@ -77,11 +77,6 @@ def shard_state(tree, mesh: Mesh):
     return jax.device_put(tree, state_shardings(tree, mesh))
 
 
-def replicate(tree, mesh: Mesh):
-    """The same full copy of `tree` on every device of the mesh."""
-    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
-
-
 def stack_per_device(x_BxT: np.ndarray, n_devices: int) -> np.ndarray:
     """[B, T] -> [devices, B / devices, T], the layout hand-written pmap/shard_map code expects."""
     B = x_BxT.shape[0]
