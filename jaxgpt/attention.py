@@ -164,8 +164,11 @@ class MultiHeadAttention(nn.Module):
             cache_index.value = offset + T
             y_BxTxC = dense(C, "c_proj", std=self.proj_init_std)(merge_heads(out_BxHxTxD))
             return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)
+        S = k_BxHxSxD.shape[2]
+        # a purely causal square mask goes to the fused kernel as is_causal (cuDNN's causal kernel
+        # skips the masked half) instead of as a [T, S] array
+        only_causal = self.causal and mask is None and T == S
         if self.causal:
-            S = k_BxHxSxD.shape[2]
             causal_TxS = causal_mask(T, S)
             mask = causal_TxS if mask is None else jnp.logical_and(mask, causal_TxS)
 
@@ -182,7 +185,8 @@ class MultiHeadAttention(nn.Module):
                 q_BxHxTxD.transpose(0, 2, 1, 3),
                 k_BxHxSxD.transpose(0, 2, 1, 3),
                 v_BxHxSxD.transpose(0, 2, 1, 3),
-                mask=None if mask is None else _as_4d(mask),
+                mask=None if mask is None or only_causal else _as_4d(mask),
+                is_causal=only_causal,
                 implementation=self.implementation,
             )
             out_BxHxTxD = out_BxTxHxD.transpose(0, 2, 1, 3)

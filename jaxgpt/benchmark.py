@@ -12,7 +12,7 @@ import numpy as np
 from jaxgpt.config import GPTConfig
 from jaxgpt.generate import generate
 from jaxgpt.gpt import GPT
-from jaxgpt.mfu import flops_per_token, peak_flops
+from jaxgpt.mfu import flops_per_token, measure_peak_flops, peak_flops
 from jaxgpt.params import count_params
 from jaxgpt.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.train import TrainConfig, init_train_state, language_model_loss, make_optimizer, make_train_step
@@ -38,9 +38,18 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
     seconds = (time.perf_counter() - start) / iters
     n_params = count_params(state.params)
     tokens_per_sec = A * B * T / seconds
-    peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
+    # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
+    devices = 1 if jax.default_backend() == "cpu" else mesh.size
     achieved = tokens_per_sec * flops_per_token(n_params, model_config.n_layer, model_config.n_embd, T)
-    return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": tokens_per_sec, "mfu": achieved / peak}
+    result = {
+        "ms_per_iter": 1000 * seconds,
+        "tokens_per_sec": tokens_per_sec,
+        "mfu": achieved / (peak_flops() * devices),
+    }
+    if jax.default_backend() == "gpu":  # also against the card's own bf16 matmul speed, measured now
+        measured = measure_peak_flops(dtype=jax.numpy.bfloat16, size=8192, repeats=20)
+        result |= {"measured_peak": measured, "mfu_measured": achieved / (measured * devices)}
+    return result
 
 
 def time_generation(
@@ -96,27 +105,52 @@ def _torch_gpt2(model_config: GPTConfig):
     return GPT2LMHeadModel(hf_config)
 
 
-def time_torch_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30) -> dict:
-    """ms per step of transformers' GPT-2 at the same size, batch and optimizer (AdamW with decay on
-    >= 2-D parameters, global-norm clipping), on random tokens, after two warm-up steps."""
+def _torch_device_and_autocast(dtype: str):
+    """PyTorch's device (CUDA when present) and an autocast context for the compute dtype."""
+    import contextlib
+
     import torch
 
-    model = _torch_gpt2(model_config).train()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "bfloat16":
+        return device, lambda: torch.autocast(device, dtype=torch.bfloat16)
+    return device, contextlib.nullcontext
+
+
+def _torch_sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_torch_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30) -> dict:
+    """ms per step of transformers' GPT-2 at the same size, batch, compute dtype (autocast) and
+    optimizer (AdamW with decay on >= 2-D parameters, global-norm clipping), on random tokens, on
+    CUDA when present (fused AdamW, PyTorch's own scaled_dot_product_attention), after two warm-up steps."""
+    import torch
+
+    device, autocast = _torch_device_and_autocast(train_config.dtype)
+    model = _torch_gpt2(model_config).to(device).train()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": train_config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=train_config.learning_rate,
         betas=(train_config.beta1, train_config.beta2),
+        fused=device == "cuda",
     )
     A, B, T = train_config.gradient_accumulation_steps, train_config.batch_size, model_config.block_size
     generator = torch.Generator().manual_seed(0)
-    batches = [torch.randint(0, model_config.vocab_size, (2, A, B, T), generator=generator) for _ in range(4)]
+    batches = [
+        torch.randint(0, model_config.vocab_size, (2, A, B, T), generator=generator).to(device) for _ in range(4)
+    ]
 
     def step(batch):
         for x, y in zip(batch[0], batch[1]):
-            logits = model(input_ids=x).logits
-            loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1)) / A
+            with autocast():
+                logits = model(input_ids=x).logits
+            loss = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1)) / A
             loss.backward()
         if train_config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
@@ -125,19 +159,24 @@ def time_torch_train_step(model_config: GPTConfig, train_config: TrainConfig, it
 
     for i in range(2):
         step(batches[i])
+    _torch_sync(device)
     start = time.perf_counter()
     for i in range(iters):
         step(batches[i % len(batches)])
+    _torch_sync(device)
     seconds = (time.perf_counter() - start) / iters
-    return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": A * B * T / seconds}
+    return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": A * B * T / seconds, "device": device}
 
 
-def time_torch_generation(model_config: GPTConfig, new_tokens: int, use_cache: bool, repeats: int = 3) -> dict:
+def time_torch_generation(
+    model_config: GPTConfig, new_tokens: int, use_cache: bool, repeats: int = 3, dtype: str = "float32"
+) -> dict:
     """New tokens per second of transformers' `generate` (top_k 200 sampling, batch 1, one-token prompt)."""
     import torch
 
-    model = _torch_gpt2(model_config).eval()
-    prompt = torch.zeros((1, 1), dtype=torch.long)
+    device, autocast = _torch_device_and_autocast(dtype)
+    model = _torch_gpt2(model_config).to(device).eval()
+    prompt = torch.zeros((1, 1), dtype=torch.long, device=device)
     run = lambda: model.generate(  # noqa: E731
         prompt,
         max_new_tokens=new_tokens,
@@ -148,10 +187,12 @@ def time_torch_generation(model_config: GPTConfig, new_tokens: int, use_cache: b
         pad_token_id=0,
     )
     seconds = math.inf
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         run()  # warm-up
         for _ in range(repeats):
+            _torch_sync(device)
             start = time.perf_counter()
             run()
+            _torch_sync(device)
             seconds = min(seconds, time.perf_counter() - start)
     return {"seconds": seconds, "tokens_per_sec": new_tokens / seconds}

@@ -31,7 +31,7 @@ from jaxgpt.train import (
     train,
 )
 
-MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "position", "attention_impl")
+MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "position", "attention_impl", "remat")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

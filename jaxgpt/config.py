@@ -68,6 +68,7 @@ class GPTConfig:
     attention_impl: str = "manual"  # "manual" readable path, or jax.nn.dot_product_attention's "xla"/"cudnn"
     activation: str = "gelu_tanh"  # GPT-2 uses the tanh approximation of GELU
     layer_norm_epsilon: float = 1e-5
+    remat: bool = False  # recompute each block's activations in the backward pass: less memory, ~1/3 more work
 
     def __post_init__(self):
         _check_positive_int(self, "block_size", "vocab_size", "n_layer", "n_head", "n_embd")

@@ -50,8 +50,11 @@ class GPT(nn.Module):
             x_BxTxC = x_BxTxC + SinusoidalPositionalEncoding(c.n_embd, name="wpe")(positions_T)
         # ("rotary" turns q and k inside every attention layer instead)
         x_BxTxC = nn.Dropout(c.dropout)(x_BxTxC, deterministic=deterministic)
+        # remat: keep only each block's input for the backward pass and recompute the rest there
+        # (deterministic and decode, arguments 5 and 6 counting self, stay Python values)
+        Block = nn.remat(TransformerBlock, static_argnums=(5, 6)) if c.remat and not decode else TransformerBlock
         for i in range(c.n_layer):
-            x_BxTxC = TransformerBlock(
+            x_BxTxC = Block(
                 n_head=c.n_head,
                 d_ff=4 * c.n_embd,
                 dropout=c.dropout,
@@ -65,6 +68,6 @@ class GPT(nn.Module):
                 proj_init_std=0.02 / math.sqrt(2 * c.n_layer),
                 max_len=c.block_size,
                 name=f"h_{i}",
-            )(x_BxTxC, deterministic=deterministic, decode=decode)
+            )(x_BxTxC, None, None, None, deterministic, decode)  # x, mask, context, context_mask, ...
         x_BxTxC = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias, name="ln_f")(x_BxTxC)
         return wte.attend(x_BxTxC)  # [B, T, C] @ [C, V] -> [B, T, V]

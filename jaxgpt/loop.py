@@ -211,6 +211,7 @@ def training_loop(
     bar = tqdm(total=config.max_iters, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
     last_losses: dict = {}
     t_last, step_last = time.perf_counter(), step
+    train_seconds, first_step = 0.0, step  # time in train steps alone (evaluations and saves excluded)
     while True:
         if step % config.eval_interval == 0 or step == config.max_iters or config.eval_only:
             last_losses = estimate_loss(eval_step, state.params, eval_batches, mesh)
@@ -249,6 +250,7 @@ def training_loop(
             if not math.isfinite(loss):
                 stop_on(loss, "the training loss", step)
             now = time.perf_counter()
+            train_seconds += now - t_last
             seconds_per_iter = (now - t_last) / (step - step_last)
             t_last, step_last = now, step
             tokens_per_sec = tokens_per_iter / seconds_per_iter
@@ -263,6 +265,8 @@ def training_loop(
             )
         bar.update(step - bar.n)
     bar.close()
+    if step > first_step and not config.eval_only:
+        print(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
     checkpoints.wait()
     checkpoints.close()
     return state, best_val_loss, last_losses

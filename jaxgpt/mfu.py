@@ -22,7 +22,7 @@ PEAK_BF16_FLOPS = {
     "TPU v5 lite": 197e12,  # v5e reports itself as "TPU v5 lite"
     "TPU v5e": 197e12,
     "TPU v5p": 459e12,
-    "TPU v5": 459e12,
+    "TPU v5": 459e12,  # v5p (checked after "TPU v5 lite": the first match wins)
     "TPU v6 lite": 918e12,  # v6e (Trillium)
     "TPU v6e": 918e12,
 }
@@ -33,25 +33,36 @@ def flops_per_token(n_params: int, n_layer: int, n_embd: int, block_size: int) -
 
 
 @functools.lru_cache(maxsize=None)
-def measure_peak_flops(device=None, size: int = 1024, repeats: int = 5) -> float:
-    """FLOP/s of a float32 matrix multiply on `device`, measured (used for CPUs, which have no table)."""
+def measure_peak_flops(device=None, dtype=jnp.float32, size: int = 1024, repeats: int = 5) -> float:
+    """FLOP/s of a `size`-square matrix multiply in `dtype` on `device`, measured on random data
+    (CPUs have no table; on a GPU, bench.py compares with this as well as with the data sheet)."""
     device = jax.devices()[0] if device is None else device
-    a = jax.device_put(jnp.ones((size, size), jnp.float32), device)
+    a_NxN = jax.device_put(jax.random.normal(jax.random.key(0), (size, size), dtype), device)
     matmul = jax.jit(lambda x: x @ x)
-    matmul(a).block_until_ready()  # compile
+    matmul(a_NxN).block_until_ready()  # compile
     start = time.perf_counter()
     for _ in range(repeats):
-        matmul(a).block_until_ready()
+        out = matmul(a_NxN)
+    out.block_until_ready()
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def peak_flops(device=None) -> float:
-    """The device's peak FLOP/s: the data-sheet bfloat16 figure when known, else measured."""
+def table_peak_flops(device=None) -> float | None:
+    """The data-sheet dense bfloat16 FLOP/s of `device`, or None when it is not in the table."""
     device = jax.devices()[0] if device is None else device
+    kind = device.device_kind.lower()
     for name, flops in PEAK_BF16_FLOPS.items():
-        if name.lower() in device.device_kind.lower():
+        if name.lower() in kind:
             return flops
-    return measure_peak_flops(device)
+    return None
+
+
+def peak_flops(device=None, given: float = 0.0) -> float:
+    """The peak FLOP/s that MFU divides by: `given` when > 0, else the data-sheet bfloat16 figure
+    when the device is in the table, else a float32 matrix multiply measured on it."""
+    if given > 0:
+        return given
+    return table_peak_flops(device) or measure_peak_flops(device)
 
 
 def mfu(tokens_per_sec: float, flops_per_token_: float, n_devices: int = 1, peak: float | None = None) -> float:

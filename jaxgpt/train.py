@@ -115,9 +115,12 @@ def load_pretrained(name_or_path: str, overrides: dict):
     """(config, params) of GPT-2 weights, with dropout set and the context cropped as asked
     (nanoGPT's crop_block_size: keep the first block_size position embeddings)."""
     config, params = load_gpt2(name_or_path)
-    fixed = sorted(set(overrides) - {"dropout", "block_size"})
+    fixed = sorted(set(overrides) - {"dropout", "block_size", "attention_impl", "remat"})
     if fixed:
-        raise ValueError(f"--{fixed[0]} cannot change a pretrained model; only --dropout and --block_size can")
+        raise ValueError(
+            f"--{fixed[0]} cannot change a pretrained model; only --dropout, --block_size, --attention_impl "
+            "and --remat can"
+        )
     block_size = overrides.get("block_size", config.block_size)
     if block_size > config.block_size:
         raise ValueError(f"block_size={block_size} exceeds the pretrained model's {config.block_size} positions")

@@ -2,6 +2,8 @@
 
 python scripts/bench.py                       # the preset this machine trains by default
 python scripts/bench.py --preset shakespeare-char --dtype bfloat16
+python scripts/bench.py --preset gpt2 --vocab_size 50304 --batch_size 16 --dtype bfloat16 \
+    --attention_impl cudnn --vs-torch            # GPT-2 124M on a GPU, side by side with PyTorch
 """
 
 import argparse
@@ -24,7 +26,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=list(GPT_PRESETS), default=default_preset())
     parser.add_argument("--batch_size", type=int, default=None, help="default: the preset's training recipe")
+    parser.add_argument("--vocab_size", type=int, default=None, help="default: the preset's (50304 pads GPT-2's)")
+    parser.add_argument("--block_size", type=int, default=None, help="default: the preset's")
     parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--remat", action="store_true", help="recompute each block's activations in the backward")
+    parser.add_argument("--skip_generation", action="store_true")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--attention_impl", choices=["manual", "xla", "cudnn"], default="manual")
     parser.add_argument("--gen_preset", choices=list(GPT_PRESETS), default="shakespeare-char")
@@ -37,7 +43,8 @@ def main():
     )
     args = parser.parse_args()
 
-    model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl)
+    sizes = {name: getattr(args, name) for name in ("vocab_size", "block_size") if getattr(args, name)}
+    model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl, remat=args.remat, **sizes)
     recipe = TRAIN_RECIPES.get(args.preset, {})
     train_config = TrainConfig(
         **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
@@ -51,15 +58,22 @@ def main():
     print(
         f"  jaxgpt   {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  "
         f"MFU {100 * train['mfu']:.1f}%"
+        + (
+            f" ({100 * train['mfu_measured']:.1f}% of the measured {train['measured_peak'] / 1e12:.0f} TFLOP/s)"
+            if "mfu_measured" in train
+            else ""
+        )
     )
     if args.vs_torch:
         torch_train = time_torch_train_step(model_config, train_config, args.iters)
         print(
             f"  PyTorch  {torch_train['ms_per_iter']:8.1f} ms/iter  {torch_train['tokens_per_sec']:10,.0f} tokens/s  "
-            f"(transformers GPT2LMHeadModel, biases on)\n"
+            f"(transformers GPT2LMHeadModel on {torch_train['device']}, {args.dtype}, biases on)\n"
             f"  jaxgpt speed / PyTorch speed: {torch_train['ms_per_iter'] / train['ms_per_iter']:.2f}x"
         )
 
+    if args.skip_generation:
+        return
     gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)
     block = gen_config.block_size
     print(f"\ngeneration, {args.gen_preset} (block {block}), batch 1, one-token prompt, top_k 200")
