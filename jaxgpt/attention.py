@@ -180,6 +180,10 @@ class MultiHeadAttention(nn.Module):
             weights_BxHxTxS = nn.Dropout(self.dropout)(weights_BxHxTxS, deterministic=deterministic)
             out_BxHxTxD = weights_BxHxTxS @ v_BxHxSxD
         else:
+            if self.implementation == "cudnn" and jax.default_backend() != "gpu":
+                raise ValueError(
+                    f"attention_impl='cudnn' needs an NVIDIA GPU, but JAX runs on {jax.default_backend()}: use 'xla'"
+                )
             # the fused kernel wants heads on axis 2: [B, T, H, D]
             out_BxTxHxD = jax.nn.dot_product_attention(
                 q_BxHxTxD.transpose(0, 2, 1, 3),
@@ -187,7 +191,8 @@ class MultiHeadAttention(nn.Module):
                 v_BxHxSxD.transpose(0, 2, 1, 3),
                 mask=None if mask is None or only_causal else _as_4d(mask),
                 is_causal=only_causal,
-                implementation=self.implementation,
+                # cuDNN's kernel takes 16-bit inputs only: float32 (initialisation, float32 runs) goes to XLA's
+                implementation="xla" if q_BxHxTxD.dtype == jnp.float32 else self.implementation,
             )
             out_BxHxTxD = out_BxTxHxD.transpose(0, 2, 1, 3)
 

@@ -253,11 +253,13 @@ def train_seq2seq(
     check_divisible(config.batch_size, mesh)
     sampler = TaskSampler(task, config.seed, "train")
     if config.init_from == "resume":
-        state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh, _example_inputs(task)))
+        abstract_state = abstract_train_state(model, optimizer, mesh, _example_inputs(task), config.dropout_rng)
+        state, meta = checkpoints.restore(abstract_state)
         sampler.state, best_val_loss = meta["sampler_state"], meta["best_val_loss"]
         echo(f"resuming from iteration {meta['iter']} in {config.out_dir}")
     else:
-        state = shard_state(init_train_state(model, optimizer, config.seed, example_inputs=_example_inputs(task)), mesh)
+        initial = init_train_state(model, optimizer, config.seed, None, _example_inputs(task), config.dropout_rng)
+        state = shard_state(initial, mesh)
         best_val_loss = math.inf
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * (task.src_len + task.tgt_len)

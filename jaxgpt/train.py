@@ -96,7 +96,9 @@ def restore_model(out_dir, checkpoint: str | int = "latest", mesh=None):
     model = GPT(GPTConfig(**meta["model"]))
     optimizer = make_optimizer(TrainConfig(**meta["train"]))
     mesh = data_mesh() if mesh is None else mesh
-    state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh), meta["iter"])
+    train_config = TrainConfig(**meta["train"])
+    abstract_state = abstract_train_state(model, optimizer, mesh, dropout_rng=train_config.dropout_rng)
+    state, meta = checkpoints.restore(abstract_state, meta["iter"])
     checkpoints.close()
     return model, state.params, tokenizer_from_dict(meta["tokenizer"]), meta
 
@@ -168,14 +170,16 @@ def train(
     sampler = BatchSampler(data.train, block_size, seed=config.seed)
 
     if config.init_from == "resume":
-        state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh))
+        state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh, dropout_rng=config.dropout_rng))
         sampler.state = meta["sampler_state"]
         best_val_loss = meta["best_val_loss"]
         echo(f"resuming from iteration {meta['iter']} in {out_dir}")
     else:
         if pretrained_params is not None:
             echo(f"starting from the pretrained weights of {config.init_from}")
-        state = shard_state(init_train_state(model, optimizer, config.seed, pretrained_params), mesh)
+        state = shard_state(
+            init_train_state(model, optimizer, config.seed, pretrained_params, dropout_rng=config.dropout_rng), mesh
+        )
         best_val_loss = math.inf
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(
