@@ -7,6 +7,11 @@ python scripts/bench.py --preset gpt2 --vocab_size 50304 --batch_size 16 --dtype
 """
 
 import argparse
+import os
+
+# JAX takes 75% of a GPU's memory at start by default; take it as needed, so PyTorch in the same
+# process (--vs-torch) has room
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax
 
