@@ -22,7 +22,13 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
     """ms per optimizer step, tokens/s and MFU on random tokens, after one compiling step."""
     model, optimizer, mesh = GPT(model_config), make_optimizer(train_config), data_mesh()
     state = shard_state(init_train_state(model, optimizer, seed=0), mesh)
-    step = make_train_step(language_model_loss(model, train_config), optimizer, train_config)
+    step = make_train_step(
+        language_model_loss(model, train_config),
+        optimizer,
+        train_config,
+        jax.tree.map(lambda a: a.sharding, state),
+        mesh,
+    )
     A, B, T = train_config.gradient_accumulation_steps, train_config.batch_size, model_config.block_size
     rng = np.random.default_rng(0)
     batches = [

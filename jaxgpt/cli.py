@@ -11,10 +11,12 @@ import sys
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from jaxgpt.checkpoint import CheckpointError
 from jaxgpt.config import GPT_PRESETS, TRANSFORMER_PRESETS, GPTConfig, TransformerConfig
 from jaxgpt.data import DataError, Dataset, load_text
+from jaxgpt.distributed import initialize, is_main_process
 from jaxgpt.generate import generate
 from jaxgpt.gpt import GPT
 from jaxgpt.pretrained import PretrainedError, load_gpt2
@@ -63,6 +65,24 @@ def _add_flags(parser, cls, defaults, names=None):
             )
 
 
+DISTRIBUTED_FLAGS = ("coordinator_address", "num_processes", "process_id")
+
+
+def _add_distributed_flags(parser) -> None:
+    add = parser.add_argument
+    add("--coordinator_address", help="multi-process runs: process 0's host:port, or auto (TPU pods, SLURM)")
+    add("--num_processes", help="multi-process runs: how many processes take part")
+    add("--process_id", help="multi-process runs: this process's number, 0 .. num_processes - 1")
+
+
+def _join_processes(argv: list[str]) -> None:
+    """jax.distributed must start before anything touches JAX's devices, so read its flags first."""
+    early = OneLineErrorParser(prog="train.py", add_help=False)
+    _add_distributed_flags(early)
+    flags, _ = early.parse_known_args(argv)
+    initialize(flags.coordinator_address, flags.num_processes, flags.process_id)
+
+
 def train_parser(preset: str) -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="train.py",
@@ -77,32 +97,41 @@ def train_parser(preset: str) -> argparse.ArgumentParser:
     )
     _add_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
     _add_flags(parser, GPTConfig, GPTConfig.from_preset(preset), MODEL_FLAGS)
+    _add_distributed_flags(parser)
     return parser
 
 
 def train_main(argv: list[str]) -> int:
+    _join_processes(argv)
+    say = print if is_main_process() else lambda *_: None
     machine_preset = default_preset()
     args = train_parser(machine_preset).parse_args(argv)
-    given = {name: value for name, value in vars(args).items() if value is not None and name != "preset"}
+    not_config = ("preset", *DISTRIBUTED_FLAGS)
+    given = {name: value for name, value in vars(args).items() if value is not None and name not in not_config}
     model_flags = {k: v for k, v in given.items() if k in MODEL_FLAGS}
     train_flags = {k: v for k, v in given.items() if k not in MODEL_FLAGS}
     preset = args.preset or machine_preset
     init_from = train_flags.get("init_from", "scratch")
     if init_from not in ("scratch", "resume"):
         recipe = FINETUNE_RECIPE
-        print(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
+        say(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
     else:
         recipe = TRAIN_RECIPES.get(preset, {})
         if args.preset is None and init_from == "scratch":
-            print(f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine")
+            say(f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine")
     train_config = TrainConfig(**{**recipe, **train_flags})
     model_config = GPTConfig.from_preset(preset, **model_flags)
     result = train(train_config, model_config, model_overrides=model_flags)
     if train_config.eval_only:
         return 0
+    params = result.state.params
+    if jax.process_count() > 1:  # every process hands over its pieces; process 0 alone samples
+        params = multihost_utils.process_allgather(params, tiled=True)
+        if not is_main_process():
+            return 0
     tokens = generate(
         GPT(result.model_config),
-        result.state.params,
+        params,
         _start_tokens(result.tokenizer)[None, :],
         300,
         rng=jax.random.key(train_config.seed),

@@ -12,13 +12,15 @@ import flax
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import cache_dir
+from jaxgpt.distributed import is_main_process
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.mfu import peak_flops
-from jaxgpt.sharding import leaf_sharding, shard_batch
+from jaxgpt.sharding import batch_sharding, leaf_sharding, shard_batch
 from jaxgpt.train_config import TrainConfig
 
 
@@ -103,11 +105,16 @@ def cast_params(params, dtype):
     return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
 
 
-def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig, state_sharding=None):
+def make_train_step(
+    loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig, state_sharding=None, mesh=None
+):
     """A jitted `train_step(state, *batch) -> (state, metrics)`; each array of the batch is
     [A, B, ...] for A micro-batches, and `loss_fn(params, batch, dropout_key)` scores one.
 
-    The state is donated: its buffers are reused for the new state, so pass each state once."""
+    With `state_sharding` (the state's leaves' shardings) and the `mesh`, the step is compiled for
+    exactly those layouts: the state in and out as given (fsdp included), every batch array split
+    over the mesh along B, the metrics replicated. The state is donated: its buffers are reused
+    for the new state, so pass each state once."""
     schedule = learning_rate_schedule(config)
     loss_and_grad = jax.value_and_grad(loss_fn)
 
@@ -133,9 +140,21 @@ def make_train_step(loss_fn, optimizer: optax.GradientTransformation, config: Tr
         metrics = {"loss": loss, "lr": schedule(state.step), "grad_norm": optax.tree.norm(grads)}
         return new_state, metrics
 
-    # with the state's shardings stated, the new state keeps the layout of the old (fsdp included)
-    out_shardings = None if state_sharding is None else (state_sharding, None)
-    return jax.jit(train_step, donate_argnums=0, out_shardings=out_shardings)
+    def train_step_on_tuple(state: TrainState, batch_AxB: tuple):
+        return train_step(state, *batch_AxB)
+
+    if state_sharding is None:
+        jitted = jax.jit(train_step_on_tuple, donate_argnums=0)
+    else:
+        replicated = NamedSharding(mesh, PartitionSpec())
+        jitted = jax.jit(
+            train_step_on_tuple,
+            # one batch sharding for the whole tuple: it applies to each of its arrays
+            in_shardings=(state_sharding, batch_sharding(mesh, batch_axis=1)),
+            out_shardings=(state_sharding, replicated),
+            donate_argnums=0,
+        )
+    return lambda state, *batch_AxB: jitted(state, batch_AxB)
 
 
 def make_eval_step(loss_fn):
@@ -196,11 +215,13 @@ def training_loop(
     "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must hold the
     sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
     use_compilation_cache(config.compilation_cache)
-    train_step = make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state))
+    train_step = make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state), mesh)
     eval_step = make_eval_step(loss_fn)
     out_dir = checkpoints.directory
     schedule = learning_rate_schedule(config)
-    log = MetricsLog(out_dir)
+    main = is_main_process()  # only process 0 prints and writes metrics; all take part in checkpoints
+    log = MetricsLog(out_dir) if main else None
+    say = print if main else lambda *_: None
     # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
     peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
 
@@ -218,7 +239,7 @@ def training_loop(
         )
 
     step = int(state.step)
-    bar = tqdm(total=config.max_iters, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
+    bar = tqdm(total=config.max_iters, initial=step, disable=not (progress and main), unit="it", dynamic_ncols=True)
     last_losses: dict = {}
     t_last, step_last = time.perf_counter(), step
     train_seconds, first_step = 0.0, step  # time in train steps alone (evaluations and saves excluded)
@@ -228,8 +249,9 @@ def training_loop(
             for split, value in last_losses.items():
                 if not math.isfinite(value):
                     stop_on(value, f"the {split} loss", step)
-            log.evaluation(step, last_losses["train"], last_losses["val"], float(schedule(step)))
-            bar.write(f"step {step}: train loss {last_losses['train']:.4f}, val loss {last_losses['val']:.4f}")
+            if main:
+                log.evaluation(step, last_losses["train"], last_losses["val"], float(schedule(step)))
+                bar.write(f"step {step}: train loss {last_losses['train']:.4f}, val loss {last_losses['val']:.4f}")
             improved = last_losses["val"] < best_val_loss
             best_val_loss = min(best_val_loss, last_losses["val"])
             final = step == config.max_iters
@@ -265,7 +287,8 @@ def training_loop(
             t_last, step_last = now, step
             tokens_per_sec = tokens_per_iter / seconds_per_iter
             mfu = flops_per_iter / seconds_per_iter / peak
-            log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
+            if main:
+                log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
             bar.set_postfix(
                 loss=f"{loss:.4f}",
                 lr=f"{float(metrics['lr']):.2e}",
@@ -276,7 +299,7 @@ def training_loop(
         bar.update(step - bar.n)
     bar.close()
     if step > first_step and not config.eval_only:
-        print(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
+        say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
     checkpoints.wait()
     checkpoints.close()
     return state, best_val_loss, last_losses

@@ -36,7 +36,7 @@ def flops_per_token(n_params: int, n_layer: int, n_embd: int, block_size: int) -
 def measure_peak_flops(device=None, dtype=jnp.float32, size: int = 1024, repeats: int = 5) -> float:
     """FLOP/s of a `size`-square matrix multiply in `dtype` on `device`, measured on random data
     (CPUs have no table; on a GPU, bench.py compares with this as well as with the data sheet)."""
-    device = jax.devices()[0] if device is None else device
+    device = jax.local_devices()[0] if device is None else device
     a_NxN = jax.device_put(jax.random.normal(jax.random.key(0), (size, size), dtype), device)
     matmul = jax.jit(lambda x: x @ x)
     matmul(a_NxN).block_until_ready()  # compile
@@ -49,7 +49,7 @@ def measure_peak_flops(device=None, dtype=jnp.float32, size: int = 1024, repeats
 
 def table_peak_flops(device=None) -> float | None:
     """The data-sheet dense bfloat16 FLOP/s of `device`, or None when it is not in the table."""
-    device = jax.devices()[0] if device is None else device
+    device = jax.local_devices()[0] if device is None else device
     kind = device.device_kind.lower()
     for name, flops in PEAK_BF16_FLOPS.items():
         if name.lower() in kind:

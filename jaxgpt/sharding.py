@@ -3,6 +3,9 @@
 Each device gets an equal slice of the global batch. Parameters are replicated over the "data"
 axis and, with an "fsdp" axis, split over it. jit then runs the step on every device at once
 and XLA inserts the collectives (gradient all-reduce, parameter all-gather) itself.
+
+With several processes (`jaxgpt.distributed`) the mesh spans the devices of all of them; each
+process puts only the rows of the batch that its own devices hold.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 
 def data_mesh(devices=None, spec: str | None = None) -> Mesh:
-    """A mesh over `devices` (default: all local devices) with axes ("data", "fsdp").
+    """A mesh over `devices` (default: every device of every process) with axes ("data", "fsdp").
 
     `spec` is "data=8" or "data=4,fsdp=2"; by default every device is on the data axis. Both axes
     split the batch; "fsdp" also shards parameters and optimizer state (fully sharded data
     parallelism), so each device holds 1/fsdp of them."""
-    devices = jax.local_devices() if devices is None else devices
+    devices = jax.devices() if devices is None else devices
     sizes = {"data": len(devices), "fsdp": 1}
     if spec:
         sizes = {"data": 1, "fsdp": 1}
@@ -46,13 +49,31 @@ def check_divisible(batch_size: int, mesh: Mesh) -> None:
         )
 
 
+def process_rows(sharding: NamedSharding, global_shape, axis: int) -> slice:
+    """The rows along `axis` that this process's devices hold (all of them in a single process)."""
+    pieces = sharding.addressable_devices_indices_map(tuple(global_shape)).values()
+    starts = [piece[axis].indices(global_shape[axis])[0] for piece in pieces]
+    stops = [piece[axis].indices(global_shape[axis])[1] for piece in pieces]
+    return slice(min(starts), max(stops))
+
+
+def batch_sharding(mesh: Mesh, batch_axis: int = 0) -> NamedSharding:
+    """Split along `batch_axis` over every device of the mesh; the other axes whole."""
+    return NamedSharding(mesh, PartitionSpec(*([None] * batch_axis), BATCH_AXES))
+
+
 def shard_batch(batch, mesh: Mesh, batch_axis: int = 0):
-    """Put each array of `batch` on the mesh, split along `batch_axis` over all its devices."""
+    """Put each array of `batch` on the mesh, split along `batch_axis` over all its devices.
+
+    Every process passes the whole global batch (the same seeded draw) and puts only its own
+    rows on its own devices, so a run on N processes sees exactly the batches of a run on one."""
 
     def put(x):
         check_divisible(x.shape[batch_axis], mesh)
-        spec = PartitionSpec(*([None] * batch_axis), BATCH_AXES)
-        return jax.device_put(x, NamedSharding(mesh, spec))
+        sharding = batch_sharding(mesh, batch_axis)
+        rows = process_rows(sharding, x.shape, batch_axis)
+        local = x[(slice(None),) * batch_axis + (rows,)]
+        return jax.make_array_from_process_local_data(sharding, local, x.shape)
 
     return jax.tree.map(put, batch)
 
@@ -73,8 +94,18 @@ def state_shardings(tree, mesh: Mesh):
 
 
 def shard_state(tree, mesh: Mesh):
-    """Place parameters and optimizer state: a full copy on every device, or split over fsdp."""
-    return jax.device_put(tree, state_shardings(tree, mesh))
+    """Place parameters and optimizer state: a full copy on every device, or split over fsdp.
+
+    Every process holds the same values (same seed, same file); with several processes each
+    copies only the pieces its own devices hold."""
+    if jax.process_count() == 1:
+        return jax.device_put(tree, state_shardings(tree, mesh))
+
+    def put(leaf, sharding):
+        host = np.asarray(leaf)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(put, tree, state_shardings(tree, mesh))
 
 
 def stack_per_device(x_BxT: np.ndarray, n_devices: int) -> np.ndarray:

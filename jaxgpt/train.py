@@ -20,6 +20,7 @@ import optax
 from jaxgpt.checkpoint import CheckpointError, Checkpoints
 from jaxgpt.config import GPTConfig
 from jaxgpt.data import BatchSampler, DataError, Dataset, load_text
+from jaxgpt.distributed import is_main_process
 from jaxgpt.gpt import GPT
 from jaxgpt.loop import (  # noqa: F401 - re-exported
     TrainingError,
@@ -143,6 +144,8 @@ def train(
     name or weights path, training starts from those weights (`model_overrides` may set
     dropout and crop block_size) with GPT-2's BPE tokenizer."""
     out_dir = pathlib.Path(config.out_dir)
+    if not is_main_process():  # in a multi-process run only process 0 speaks and writes files
+        echo = lambda *_: None  # noqa: E731
     checkpoints = Checkpoints(out_dir, keep=config.keep_checkpoints)
     tokenizer, pretrained_params = None, None
     if config.init_from == "resume":
@@ -182,9 +185,10 @@ def train(
         )
         best_val_loss = math.inf
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(
-        json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2)
-    )
+    if is_main_process():
+        (out_dir / "config.json").write_text(
+            json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2)
+        )
 
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * block_size

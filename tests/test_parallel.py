@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
 
     def run(mesh, state, steps):
         state = shard_state(state, mesh)
-        step = make_train_step(loss, optimizer, config, jax.tree.map(lambda a: a.sharding, state))
+        step = make_train_step(loss, optimizer, config, jax.tree.map(lambda a: a.sharding, state), mesh)
         losses = []
         for batch in steps:
             state, metrics = step(state, *shard_batch(batch, mesh, batch_axis=1))
