@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgpt.dense import Dense
 from jaxgpt.positional import RotaryEmbedding
 
 
@@ -118,7 +119,7 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"width {C} is not divisible by n_head={self.n_head}: choose a multiple of n_head")
 
         def dense(features, name, std=self.init_std):
-            return nn.Dense(features, use_bias=self.bias, kernel_init=nn.initializers.normal(std), name=name)
+            return Dense(features, use_bias=self.bias, kernel_init=nn.initializers.normal(std), name=name)
 
         if context_BxSxC is None:
             qkv_BxTx3C = dense(3 * C, "c_attn")(x_BxTxC)

@@ -3,6 +3,8 @@
 import flax.linen as nn
 import jax
 
+from jaxgpt.dense import Dense
+
 ACTIVATIONS = {
     "gelu_tanh": lambda x: jax.nn.gelu(x, approximate=True),  # GPT-2's "gelu_new"
     "gelu": lambda x: jax.nn.gelu(x, approximate=False),  # exact, x * Phi(x)
@@ -27,11 +29,11 @@ class FeedForward(nn.Module):
     @nn.compact
     def __call__(self, x_BxTxC, deterministic=True):
         C = x_BxTxC.shape[-1]
-        h_BxTxF = nn.Dense(
-            self.d_ff, use_bias=self.bias, kernel_init=nn.initializers.normal(self.init_std), name="c_fc"
-        )(x_BxTxC)
+        h_BxTxF = Dense(self.d_ff, use_bias=self.bias, kernel_init=nn.initializers.normal(self.init_std), name="c_fc")(
+            x_BxTxC
+        )
         h_BxTxF = ACTIVATIONS[self.activation](h_BxTxF)
-        y_BxTxC = nn.Dense(
-            C, use_bias=self.bias, kernel_init=nn.initializers.normal(self.proj_init_std), name="c_proj"
-        )(h_BxTxF)
+        y_BxTxC = Dense(C, use_bias=self.bias, kernel_init=nn.initializers.normal(self.proj_init_std), name="c_proj")(
+            h_BxTxF
+        )
         return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)

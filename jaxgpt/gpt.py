@@ -70,4 +70,6 @@ class GPT(nn.Module):
                 name=f"h_{i}",
             )(x_BxTxC, None, None, None, deterministic, decode)  # x, mask, context, context_mask, ...
         x_BxTxC = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias, name="ln_f")(x_BxTxC)
-        return wte.attend(x_BxTxC)  # [B, T, C] @ [C, V] -> [B, T, V]
+        # [B*T, C] @ [C, V]: on the flattened tokens, as in Dense, for a faster weight gradient
+        logits_NxV = wte.attend(x_BxTxC.reshape(-1, c.n_embd))
+        return logits_NxV.reshape(*idx_BxT.shape, c.vocab_size)  # [B, T, V]
