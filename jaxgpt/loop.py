@@ -223,7 +223,7 @@ def training_loop(
     log = MetricsLog(out_dir) if main else None
     say = print if main else lambda *_: None
     # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
-    peak = peak_flops() * (1 if jax.default_backend() == "cpu" else mesh.size)
+    peak = peak_flops(given=config.peak_flops) * (1 if jax.default_backend() == "cpu" else mesh.size)
 
     def stop_on(bad_value, what: str, step: int):
         checkpoints.wait()

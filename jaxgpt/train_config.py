@@ -47,6 +47,7 @@ class TrainConfig:
     keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
     label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
     mesh: str | None = None  # "data=8" or "data=4,fsdp=2"; default: every device on the data axis
+    peak_flops: float = 0.0  # FLOP/s that MFU divides by; 0: the device table (GPU/TPU) or measured (CPU)
     dropout_rng: str = "threefry2x32"  # JAX's generator for dropout masks; "rbg" is much faster on GPU and TPU
     compilation_cache: bool = True  # keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
 
@@ -81,8 +82,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule='noam' needs warmup_iters >= 1, got {self.warmup_iters}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing={self.label_smoothing} must be in [0, 1)")
-        if self.weight_decay < 0 or self.grad_clip < 0:
-            raise ValueError("weight_decay and grad_clip must be >= 0")
+        if self.weight_decay < 0 or self.grad_clip < 0 or self.peak_flops < 0:
+            raise ValueError("weight_decay, grad_clip and peak_flops must be >= 0")
         if self.init_from not in ("scratch", "resume", *GPT2_REPOS) and not pathlib.Path(self.init_from).exists():
             raise ValueError(
                 f"init_from={self.init_from!r} is not scratch, resume, one of {', '.join(GPT2_REPOS)} "

@@ -134,3 +134,10 @@ def test_width_not_divisible_by_heads_is_a_clear_error(inputs):
     x, _ = inputs
     with pytest.raises(ValueError, match="width 15 is not divisible by n_head=4"):
         MultiHeadAttention(n_head=4).init(jax.random.key(0), x)
+
+
+def test_cudnn_off_a_gpu_is_a_clear_error(inputs):
+    x, _ = inputs
+    module = MultiHeadAttention(n_head=H, causal=True, implementation="cudnn")
+    with pytest.raises(ValueError, match="attention_impl='cudnn' needs an NVIDIA GPU, but JAX runs on cpu"):
+        module.init(jax.random.key(0), x.astype(jnp.bfloat16))

@@ -42,3 +42,14 @@ def test_feedforward_runs_under_jit_and_grad(x_BxTxC):
     assert_close(jax.jit(apply)(params), apply(params))
     grads = jax.grad(lambda p: jnp.sum(apply(p) ** 2))(params)
     assert all(np.abs(np.asarray(g)).sum() > 0 for g in jax.tree.leaves(grads))
+
+
+def test_dense_on_flattened_tokens_equals_flax_dense(x_BxTxC):
+    import flax.linen as nn
+
+    from jaxgpt.dense import Dense
+
+    params = nn.Dense(9).init(jax.random.key(0), x_BxTxC)
+    assert jax.tree.structure(Dense(9).init(jax.random.key(0), x_BxTxC)) == jax.tree.structure(params)
+    assert_close(Dense(9).apply(params, x_BxTxC), nn.Dense(9).apply(params, x_BxTxC), tol=1e-6)
+    assert Dense(9).apply(params, x_BxTxC[0, 0]).shape == (9,)  # any leading axes, none included

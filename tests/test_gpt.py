@@ -124,3 +124,22 @@ def test_gpt_nano_preset_runs_under_jit():
     logits = jax.jit(model.apply)(variables, idx)
     assert logits.shape == (1, 3, 50257) and bool(jnp.all(jnp.isfinite(logits)))
     assert count_params(variables) == 50257 * 48 + 1024 * 48 + 3 * (12 * 48**2 + 13 * 48) + 2 * 48
+
+
+def test_remat_recomputes_blocks_and_gives_the_same_gradients(idx_BxT):
+    plain = GPT(CONFIGS["learned"])
+    remat = GPT(GPTConfig(**ODD, remat=True))
+    params = randomise(plain.init(jax.random.key(1), idx_BxT)["params"], scale=0.2)
+    assert jax.tree.structure(remat.init(jax.random.key(1), idx_BxT)["params"]) == jax.tree.structure(params)
+
+    def loss(model):
+        return lambda p: jnp.mean(model.apply({"params": p}, idx_BxT) ** 2)
+
+    # the remat model's blocks are checkpointed, and its backward pass runs their forward matmuls
+    # again: of each block's 6 (c_attn, q k^T, weights @ v, c_proj, c_fc, mlp c_proj) all but the
+    # last, whose output the backward pass does not need; 2 blocks x 5 more than the plain model
+    assert "remat" in str(jax.make_jaxpr(loss(remat))(params))
+    count = lambda model: str(jax.make_jaxpr(jax.grad(loss(model)))(params)).count("dot_general")  # noqa: E731
+    assert count(remat) == count(plain) + 2 * 5
+    for a, b in zip(jax.tree.leaves(jax.grad(loss(remat))(params)), jax.tree.leaves(jax.grad(loss(plain))(params))):
+        assert_close(a, b, tol=1e-6)

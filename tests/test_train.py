@@ -20,8 +20,10 @@ import jaxgpt.loop as loop_module
 from jaxgpt import GPT, GPTConfig
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import BatchSampler, Dataset
+from jaxgpt.sharding import data_mesh
 from jaxgpt.train import (
     TrainConfig,
+    abstract_train_state,
     TrainingError,
     init_train_state,
     learning_rate_schedule,
@@ -246,3 +248,20 @@ def test_a_run_killed_while_saving_leaves_a_readable_latest_checkpoint(tmp_path,
     config = TrainConfig(**{**meta["train"], "init_from": "resume", "max_iters": meta["iter"] + 2})
     result = train(config, progress=False, echo=lambda *_: None)
     assert int(result.state.step) == meta["iter"] + 2
+
+
+def test_rbg_dropout_keys_are_reproducible_and_restorable(data):
+    config = TrainConfig(batch_size=8, dropout_rng="rbg", warmup_iters=0)
+    model, optimizer = GPT(TINY), make_optimizer(config)  # TINY has dropout 0.1
+    step = make_train_step(language_model_loss(model, config), optimizer, config)
+    batch = BatchSampler(data.train, 32, seed=0).sample(1, 8)
+    fresh = lambda: init_train_state(model, optimizer, 0, dropout_rng="rbg")  # noqa: E731
+    assert fresh().rng.shape == (4,)  # rbg's key data; threefry's is (2,)
+    assert abstract_train_state(model, optimizer, data_mesh(), dropout_rng="rbg").rng.shape == (4,)
+    first, again = float(step(fresh(), *batch)[1]["loss"]), float(step(fresh(), *batch)[1]["loss"])
+    assert first == again  # the same key, the same dropout masks
+    threefry = dataclasses.replace(config, dropout_rng="threefry2x32")
+    other = make_train_step(language_model_loss(model, threefry), optimizer, threefry)
+    assert float(other(init_train_state(model, optimizer, 0), *batch)[1]["loss"]) != first  # other masks
+    with pytest.raises(ValueError, match="dropout_rng='philox' is not one of threefry2x32, rbg, unsafe_rbg"):
+        TrainConfig(dropout_rng="philox")
