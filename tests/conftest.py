@@ -11,6 +11,12 @@ import pytest
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
 
+# the suite's models are tiny, so compiling costs more than running: LLVM's -O0 compiles faster and
+# computes the same numbers (XLA's own graph optimisations still run). Child processes use it too.
+FAST_COMPILE = "--xla_backend_optimization_level=0"
+if "xla_backend_optimization_level" not in os.environ["XLA_FLAGS"]:
+    os.environ["XLA_FLAGS"] += " " + FAST_COMPILE
+
 # many tests build the same small step again (each train() call, each script run): JAX's
 # persistent compilation cache lets them reuse the first compilation instead of redoing it
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxgpt-test-jit-cache"))

@@ -17,10 +17,8 @@ def test_train_step_timers_report_tokens_per_second_of_their_time(timer):
     tokens_per_step = 2 * 4 * 16
     assert result["ms_per_iter"] > 0
     assert result["tokens_per_sec"] == pytest.approx(tokens_per_step / (result["ms_per_iter"] / 1000))
-
-
-def test_jax_train_step_timer_reports_mfu():
-    assert 0 < time_train_step(MODEL, TRAINING, iters=2, repeats=1)["mfu"] < 1
+    if timer is time_train_step:
+        assert 0 < result["mfu"] < 1
 
 
 @pytest.mark.parametrize("timer", [time_generation, time_torch_generation])

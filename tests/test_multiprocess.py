@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import FAST_COMPILE
 
 from jaxgpt import GPTConfig
 from jaxgpt.distributed import distributed_settings
@@ -40,7 +41,11 @@ def launch_two_processes(out_dir, data_file):
     flags += ["--preset=gpt-nano", f"--data_file={data_file}", f"--out_dir={out_dir}"]
     address = f"127.0.0.1:{free_port()}"
     # one CPU device per process: the global mesh has 2 devices, as the reference run below
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1", "JAXGPT_ALLOCATOR": "system"}
+    env = {
+        **os.environ,
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count=1 {FAST_COMPILE}",
+        "JAXGPT_ALLOCATOR": "system",
+    }
     processes = [
         subprocess.Popen(
             [sys.executable, "scripts/train.py", *flags]
