@@ -17,7 +17,6 @@ from jaxgpt.exercises import (
     check_transformer_block,
 )
 
-
 # ---- learner code: one right answer and the classic mistakes, written as a learner would ------
 
 

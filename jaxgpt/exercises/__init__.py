@@ -1,0 +1,38 @@
+"""Self-checks for learners: write your own attention, LayerNorm, ... and `check_*` it.
+
+Each checker runs your function and `jaxgpt.reference` on the same random inputs (several shapes,
+masks), prints a one-line verdict and returns a `CheckResult`. When the numbers differ it names the
+first case that failed, where the largest difference is, and, when your output matches one of the
+classic mistakes (no 1/sqrt(D), mask after softmax, softmax over the wrong axis, LayerNorm over the
+wrong axis, an off-by-one causal mask, ...), that mistake and a hint.
+
+    from jaxgpt.exercises import check_attention
+
+    def my_attention(q, k, v, mask=None):       # q [..., T, D], k and v [..., S, D], mask [..., T, S]
+        ...
+        return out                                # [..., T, D] (or (out, weights))
+
+    check_attention(my_attention)
+
+Your functions may use NumPy or jax.numpy; they get float64 NumPy arrays.
+"""
+
+from jaxgpt.exercises.attention import check_attention, check_causal_mask, check_multi_head_attention
+from jaxgpt.exercises.checking import CheckResult
+from jaxgpt.exercises.layers import (
+    check_feed_forward,
+    check_layer_norm,
+    check_positional_encoding,
+    check_transformer_block,
+)
+
+__all__ = [
+    "CheckResult",
+    "check_attention",
+    "check_causal_mask",
+    "check_feed_forward",
+    "check_layer_norm",
+    "check_multi_head_attention",
+    "check_positional_encoding",
+    "check_transformer_block",
+]

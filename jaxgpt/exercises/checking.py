@@ -1,0 +1,109 @@
+"""How a check runs: your function and the reference on the same cases, then a verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    cases: list[str]  # the cases run (all of them when passed; up to the failing one otherwise)
+    diagnosis: str = ""  # what went wrong, when it did
+    hint: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        if self.passed:
+            return f"PASS {self.name}: matches the reference on {len(self.cases)} cases ({', '.join(self.cases)})"
+        return f"FAIL {self.name}, case '{self.cases[-1]}': {self.diagnosis}" + (
+            f" Hint: {self.hint}" if self.hint else ""
+        )
+
+
+@dataclasses.dataclass
+class Mistake:
+    diagnosis: str
+    hint: str
+    function: object  # computes what the mistaken implementation would, from the same arguments
+
+
+def first_output(output):
+    return output[0] if isinstance(output, tuple) else output
+
+
+def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True) -> CheckResult:
+    """Run `yours` and `correct` on each (case name, args, kwargs); stop at the first difference."""
+    done = []
+    for case, args, kwargs in cases:
+        done.append(case)
+        expected = np.asarray(first_output(correct(*args, **kwargs)))
+        try:
+            got = np.asarray(first_output(yours(*args, **kwargs)), dtype=np.float64)
+        except Exception as error:  # the learner's code: report any failure as a verdict
+            result = CheckResult(
+                name, False, done, f"your function raised {type(error).__name__}: {error}.", _signature_hint(name)
+            )
+            break
+        result = _compare(name, done, got, expected, args, kwargs, mistakes, tol)
+        if result is not None:
+            break
+    else:
+        result = CheckResult(name, True, done)
+    if verbose:
+        print(result)
+    return result
+
+
+def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
+    if got.shape != expected.shape:
+        return CheckResult(
+            name,
+            False,
+            done,
+            f"output shape {list(got.shape)}, expected {list(expected.shape)}.",
+            "print the shape after every step; compare with the shape in each variable name of jaxgpt.reference",
+        )
+    if not np.all(np.isfinite(got)):
+        return CheckResult(
+            name,
+            False,
+            done,
+            "the output holds NaN or inf.",
+            "a fully masked row with -inf scores gives 0/0 in softmax: use a very negative finite number",
+        )
+    if np.allclose(got, expected, rtol=tol, atol=tol):
+        return None
+    for mistake in mistakes:
+        wrong = np.asarray(first_output(mistake.function(*args, **kwargs)))
+        if wrong.shape == got.shape and np.allclose(got, wrong, rtol=tol, atol=tol):
+            return CheckResult(name, False, done, mistake.diagnosis, mistake.hint)
+    difference = np.abs(got - expected)
+    where = tuple(int(i) for i in np.unravel_index(np.argmax(difference), difference.shape))
+    scale = float(np.max(np.abs(expected))) or 1.0
+    what = (
+        f"largest difference {difference.max():.3g} at index {list(where)} "
+        f"(yours {got[where]:.6g}, expected {expected[where]:.6g})."
+    )
+    if difference.max() < 1e-3 * scale:
+        return CheckResult(
+            name,
+            False,
+            done,
+            "close, but beyond the tolerance of " + f"{tol:g}: {what}",
+            "compute in float64 (the inputs are float64; float32 or bfloat16 loses digits)",
+        )
+    return CheckResult(name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.reference")
+
+
+def _signature_hint(name):
+    return f"the expected signature is in the docstring of jaxgpt.exercises.check_{name}"
+
+
+def random_generator(seed=0):
+    return np.random.default_rng(seed)
