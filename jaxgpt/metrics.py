@@ -4,13 +4,9 @@ evaluation) and loss.png (the curves so far, redrawn at each evaluation)."""
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no window, works on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
+from jaxgpt.viz import plot_losses
 
 
 class MetricsLog:
@@ -42,24 +38,3 @@ class MetricsLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-
-
-def plot_losses(records: list[dict], path) -> None:
-    """Training loss per logged step and train/val loss per evaluation, written to `path` (PNG)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    steps = [r for r in records if "loss" in r]
-    evals = [r for r in records if "val_loss" in r]
-    if steps:
-        ax.plot([r["iter"] for r in steps], [r["loss"] for r in steps], lw=0.8, alpha=0.6, label="train (batch)")
-    if evals:
-        ax.plot([r["iter"] for r in evals], [r["train_loss"] for r in evals], "o-", label="train (eval)")
-        ax.plot([r["iter"] for r in evals], [r["val_loss"] for r in evals], "o-", label="val (eval)")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("cross-entropy loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    tmp = pathlib.Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)  # readers never see a half-written picture
