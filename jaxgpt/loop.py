@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from jax.sharding import NamedSharding, PartitionSpec
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: also in notebooks, without ipywidgets
 
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import cache_dir

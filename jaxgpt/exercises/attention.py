@@ -69,7 +69,7 @@ def _attention_cases():
     padding[0, ..., 4:] = False  # the first sequence has 2 padded keys
     return [
         ("one head", (x(5, 4), x(5, 4), x(5, 4)), {}),
-        ("batched heads, T != S", (x(2, 3, 4, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {}),
+        ("batched heads with T != S", (x(2, 3, 4, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {}),
         ("causal mask", (x(2, 3, 6, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {"mask": ref.causal_mask(6)}),
         ("padding mask", (x(2, 3, 6, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {"mask": padding}),
     ]
