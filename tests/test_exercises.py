@@ -96,6 +96,13 @@ def transformer_block(x, params, n_head, post_ln=False):
         (check_positional_encoding, positional_encoding),
         (check_feed_forward, feed_forward),
         (check_transformer_block, transformer_block),
+        # and jaxgpt's own NumPy reference, which every Flax module is tested against
+        (check_causal_mask, ref.causal_mask),
+        (check_multi_head_attention, ref.multi_head_attention),
+        (check_layer_norm, ref.layer_norm),
+        (check_positional_encoding, ref.sinusoidal_position_encoding),
+        (check_feed_forward, ref.feed_forward),
+        (check_transformer_block, lambda x, params, n_head: ref.transformer_block(x, params, n_head, causal=True)),
     ],
 )
 def test_correct_implementations_pass(check, implementation, capsys):
