@@ -85,7 +85,8 @@ def init_train_state(
 ) -> TrainState:
     """Step 0: fresh weights from `seed` (the model initialised on `example_inputs`, by default a
     GPT's one-block input), or the given `params` (pretrained ones). Dropout keys come from the
-    `dropout_rng` generator ("rbg" draws dropout masks much faster on GPUs and TPUs)."""
+    `dropout_rng` generator (threefry by default; "rbg" is another of JAX's, not faster on the H200
+    we measured)."""
     init_key, dropout_key = jax.random.split(jax.random.key(seed))
     if dropout_rng != "threefry2x32":
         dropout_key = jax.random.key(seed, impl=dropout_rng)

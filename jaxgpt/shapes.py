@@ -51,7 +51,8 @@ def trace_shapes(model: nn.Module, *inputs, rng=None, **kwargs) -> list[ModuleCa
         key = (tuple(module.path), method)
         # setup and private helpers are not calls of their own; a subclass calling its parent's
         # method (our Dense) is the same call
-        if (method.startswith("_") and method != "__call__") or method == "setup" or open_calls[-1:] == [key]:
+        hidden = (method.startswith("_") and method != "__call__") or method in ("setup", "<lambda>")  # remat's
+        if hidden or open_calls[-1:] == [key]:
             return next_call(*args, **call_kwargs)
         slot = len(calls)
         calls.append(None)  # keep the calling order: the parent before its children

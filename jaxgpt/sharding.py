@@ -49,12 +49,14 @@ def check_divisible(batch_size: int, mesh: Mesh) -> None:
         )
 
 
-def process_rows(sharding: NamedSharding, global_shape, axis: int) -> slice:
-    """The rows along `axis` that this process's devices hold (all of them in a single process)."""
+def process_rows(sharding: NamedSharding, global_shape, axis: int) -> slice | None:
+    """The rows along `axis` that this process's devices hold (all of them in a single process),
+    or None when they are not one contiguous block (a custom device order)."""
     pieces = sharding.addressable_devices_indices_map(tuple(global_shape)).values()
-    starts = [piece[axis].indices(global_shape[axis])[0] for piece in pieces]
-    stops = [piece[axis].indices(global_shape[axis])[1] for piece in pieces]
-    return slice(min(starts), max(stops))
+    spans = sorted({piece[axis].indices(global_shape[axis])[:2] for piece in pieces})
+    if any(stop != next_start for (_, stop), (next_start, _) in zip(spans, spans[1:])):
+        return None
+    return slice(spans[0][0], spans[-1][1])
 
 
 def batch_sharding(mesh: Mesh, batch_axis: int = 0) -> NamedSharding:
@@ -72,6 +74,8 @@ def shard_batch(batch, mesh: Mesh, batch_axis: int = 0):
         check_divisible(x.shape[batch_axis], mesh)
         sharding = batch_sharding(mesh, batch_axis)
         rows = process_rows(sharding, x.shape, batch_axis)
+        if rows is None:  # scattered rows: let each device take its own piece of the global batch
+            return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
         local = x[(slice(None),) * batch_axis + (rows,)]
         return jax.make_array_from_process_local_data(sharding, local, x.shape)
 

@@ -14,6 +14,7 @@ import math
 import pathlib
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -51,21 +52,27 @@ from jaxgpt.train_config import (  # noqa: F401 - re-exported
 )
 
 
-def cross_entropy_loss(model: GPT, params, x_BxT, y_BxT, dtype=jnp.float32, dropout_key=None):
-    """Mean next-token cross-entropy; dropout is on when a `dropout_key` is given."""
+def cross_entropy_loss(model: GPT, params, x_BxT, y_BxT, dtype=jnp.float32, dropout_key=None, label_smoothing=0.0):
+    """Mean next-token cross-entropy; dropout is on when a `dropout_key` is given. With
+    `label_smoothing` eps the target is (1 - eps) * one_hot + eps / V (as the seq2seq trainer's)."""
     logits_BxTxV = model.apply(
         {"params": cast_params(params, dtype)},
         x_BxT,
         deterministic=dropout_key is None,
         rngs=None if dropout_key is None else {"dropout": dropout_key},
-    )
-    return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV.astype(jnp.float32), y_BxT).mean()
+    ).astype(jnp.float32)
+    if label_smoothing == 0.0:
+        return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, y_BxT).mean()
+    targets_BxTxV = optax.smooth_labels(jax.nn.one_hot(y_BxT, logits_BxTxV.shape[-1]), label_smoothing)
+    return optax.softmax_cross_entropy(logits_BxTxV, targets_BxTxV).mean()
 
 
 def language_model_loss(model: GPT, config: TrainConfig):
     """`loss(params, (x_BxT, y_BxT), dropout_key)` for a GPT, in the configured compute dtype."""
-    dtype = DTYPES[config.dtype]
-    return lambda params, batch, dropout_key=None: cross_entropy_loss(model, params, *batch, dtype, dropout_key)
+    dtype, epsilon = DTYPES[config.dtype], config.label_smoothing
+    return lambda params, batch, dropout_key=None: cross_entropy_loss(
+        model, params, *batch, dtype, dropout_key, epsilon
+    )
 
 
 def language_model_eval_batches(data: Dataset, config: TrainConfig, block_size: int):

@@ -48,7 +48,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
     mesh: str | None = None  # "data=8" or "data=4,fsdp=2"; default: every device on the data axis
     peak_flops: float = 0.0  # FLOP/s that MFU divides by; 0: the device table (GPU/TPU) or measured (CPU)
-    dropout_rng: str = "threefry2x32"  # JAX's generator for dropout masks; "rbg" is much faster on GPU and TPU
+    dropout_rng: str = "threefry2x32"  # JAX's generator for dropout masks (or rbg, unsafe_rbg)
     compilation_cache: bool = True  # keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
 
     def __post_init__(self):

@@ -187,3 +187,29 @@ def test_wrong_implementations_fail_with_the_right_diagnosis(check, wrong, case,
     assert result.cases[-1] == case
     assert diagnosis in result.diagnosis, result.diagnosis
     assert capsys.readouterr().out.startswith(f"FAIL {result.name}, case '{case}': ")
+
+
+def test_float32_jax_numpy_answers_are_judged_at_float32_precision():
+    def jnp_positional_encoding(positions, C):  # the usual exp/log form, in float32
+        inv_freq = jnp.exp(-jnp.log(10000.0) * jnp.arange(0, C, 2) / C)
+        angles = jnp.asarray(positions, jnp.float32)[:, None] * inv_freq
+        return jnp.stack([jnp.sin(angles), jnp.cos(angles)], axis=-1).reshape(len(positions), C)
+
+    def jnp_layer_norm(x, params, epsilon=1e-5, axis=-1):
+        x = jnp.asarray(x, jnp.float32)
+        mean, var = x.mean(axis, keepdims=True), x.var(axis, keepdims=True)
+        return (x - mean) / jnp.sqrt(var + epsilon) * params["scale"] + params["bias"]
+
+    assert check_positional_encoding(jnp_positional_encoding)
+    assert check_layer_norm(jnp_layer_norm)
+    wrong = check_layer_norm(lambda x, params, epsilon=1e-5: jnp_layer_norm(x, params, epsilon, axis=0))
+    assert "wrong axis" in wrong.diagnosis
+
+
+def test_a_learner_changing_its_inputs_in_place_spoils_no_later_case():
+    def in_place(q, k, v, mask=None):
+        out = attention(q, k, v, mask)
+        q *= 0.0  # harmless to the checker: it passes copies
+        return out
+
+    assert check_attention(in_place)

@@ -44,3 +44,11 @@ def test_tracing_gpt2_xl_allocates_nothing():
     calls = trace_shapes(GPT(GPTConfig.from_preset("gpt2-xl")), np.zeros((1, 1024), np.int32))
     assert calls[0].params == 1_557_611_200 and calls[0].outputs == ["1x1024x50257 float32"]
     assert time.perf_counter() - start < 60  # shapes only: 1.5 billion parameters were never made
+
+
+def test_remat_blocks_show_as_blocks():
+    remat = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32, remat=True))
+    calls = trace_shapes(remat, np.zeros((2, 16), np.int32))
+    assert all(call.method in ("__call__", "attend") for call in calls)  # no rows for remat's wrappers
+    block = next(call for call in calls if call.path == ("h_0",))
+    assert block.inputs == ["2x16x32 float32"] and block.params == 12_704

@@ -266,3 +266,17 @@ def test_rbg_dropout_keys_are_reproducible_and_restorable(data):
     assert float(other(init_train_state(model, optimizer, 0), *batch)[1]["loss"]) != first  # other masks
     with pytest.raises(ValueError, match="dropout_rng='philox' is not one of threefry2x32, rbg, unsafe_rbg"):
         TrainConfig(dropout_rng="philox")
+
+
+def test_label_smoothing_in_the_language_model_loss(data):
+    config = TrainConfig(label_smoothing=0.1)
+    model = GPT(dataclasses.replace(TINY, dropout=0.0))
+    x, y = BatchSampler(data.train, 32, seed=0).sample(2)
+    params = model.init(jax.random.key(0), x)["params"]
+    log_probs = np.asarray(jax.nn.log_softmax(model.apply({"params": params}, x)), np.float64)
+    true_token = -np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
+    # (1 - eps) on the true token and eps / V on every token
+    expected = np.mean(0.9 * true_token + 0.1 * -log_probs.mean(axis=-1))
+    np.testing.assert_allclose(float(language_model_loss(model, config)(params, (x, y))), expected, rtol=1e-5)
+    plain = float(language_model_loss(model, TrainConfig())(params, (x, y)))
+    np.testing.assert_allclose(plain, true_token.mean(), rtol=1e-5)

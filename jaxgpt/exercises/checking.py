@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -34,23 +35,31 @@ class Mistake:
 
 
 def first_output(output):
-    return output[0] if isinstance(output, tuple) else output
+    """The output itself, or the first of (output, weights, ...)."""
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+# float32 code (jax.numpy's default, or NumPy float32) is right to about 1e-6 relative, not 1e-6 absolute
+FLOAT32_TOLERANCE = 1e-4
 
 
 def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True) -> CheckResult:
-    """Run `yours` and `correct` on each (case name, args, kwargs); stop at the first difference."""
+    """Run `yours` and `correct` on each (case name, args, kwargs); stop at the first difference.
+    `yours` gets its own copy of the inputs, so changing them in place cannot spoil later cases."""
     done = []
     for case, args, kwargs in cases:
         done.append(case)
         expected = np.asarray(first_output(correct(*args, **kwargs)))
         try:
-            got = np.asarray(first_output(yours(*args, **kwargs)), dtype=np.float64)
+            raw = np.asarray(first_output(yours(*copy.deepcopy(args), **copy.deepcopy(kwargs))))
         except Exception as error:  # the learner's code: report any failure as a verdict
             result = CheckResult(
                 name, False, done, f"your function raised {type(error).__name__}: {error}.", _signature_hint(name)
             )
             break
-        result = _compare(name, done, got, expected, args, kwargs, mistakes, tol)
+        # a float32 answer (jax.numpy without x64) is judged at float32's precision, not float64's
+        case_tol = tol if tol == 0 or raw.dtype == np.float64 else max(tol, FLOAT32_TOLERANCE)
+        result = _compare(name, done, raw.astype(np.float64), expected, args, kwargs, mistakes, case_tol)
         if result is not None:
             break
     else:
@@ -75,7 +84,8 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             False,
             done,
             "the output holds NaN or inf.",
-            "a fully masked row with -inf scores gives 0/0 in softmax: use a very negative finite number",
+            "look for a division by zero or exp of a large number (subtract the row maximum before exp); "
+            "a row of -inf scores gives 0/0 in softmax, a very negative finite number does not",
         )
     if np.allclose(got, expected, rtol=tol, atol=tol):
         return None
@@ -96,7 +106,8 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             False,
             done,
             "close, but beyond the tolerance of " + f"{tol:g}: {what}",
-            "compute in float64 (the inputs are float64; float32 or bfloat16 loses digits)",
+            "compute in float64 (the inputs are float64; float16 or bfloat16 loses digits; with jax.numpy, "
+            "jax.config.update('jax_enable_x64', True))",
         )
     return CheckResult(name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.reference")
 
