@@ -30,3 +30,11 @@ SHAKESPEARE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / 
 def shakespeare_path() -> pathlib.Path:
     assert SHAKESPEARE.is_file(), f"tests need the shared copy of tiny Shakespeare at {SHAKESPEARE}"
     return SHAKESPEARE
+
+
+# the slowest tests start first: two workers then finish together instead of one waiting on the other
+SLOWEST_FIRST = ("test_notebooks.py", "test_multiprocess.py", "test_parallel.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.fspath.basename not in SLOWEST_FIRST)
