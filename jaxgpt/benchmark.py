@@ -12,10 +12,21 @@ import numpy as np
 from jaxgpt.config import GPTConfig
 from jaxgpt.generate import generate
 from jaxgpt.gpt import GPT
-from jaxgpt.mfu import flops_per_token, measure_peak_flops, peak_flops
+from jaxgpt.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
 from jaxgpt.params import count_params
 from jaxgpt.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.train import TrainConfig, init_train_state, language_model_loss, make_optimizer, make_train_step
+
+
+def fastest_seconds(run, repeats: int) -> float:
+    """Seconds of the fastest of `repeats` calls of `run` (which must wait for its own work to
+    finish): the fastest is the run least disturbed by the rest of the machine."""
+    seconds = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        seconds = min(seconds, time.perf_counter() - start)
+    return seconds
 
 
 def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: int = 30, repeats: int = 3) -> dict:
@@ -38,26 +49,21 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
     ]
     state, metrics = step(state, *batches[0])  # compile
     jax.block_until_ready(metrics)
-    seconds = math.inf
-    for _ in range(repeats):  # the fastest window is the one least disturbed by the rest of the machine
-        start = time.perf_counter()
+
+    def window():
+        nonlocal state, metrics
         for i in range(iters):
             state, metrics = step(state, *batches[i % len(batches)])
         jax.block_until_ready((state, metrics))
-        seconds = min(seconds, (time.perf_counter() - start) / iters)
+
+    seconds = fastest_seconds(window, repeats) / iters
     n_params = count_params(state.params)
     tokens_per_sec = A * B * T / seconds
-    # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
-    devices = 1 if jax.default_backend() == "cpu" else mesh.size
     achieved = tokens_per_sec * flops_per_token(n_params, model_config.n_layer, model_config.n_embd, T)
-    result = {
-        "ms_per_iter": 1000 * seconds,
-        "tokens_per_sec": tokens_per_sec,
-        "mfu": achieved / (peak_flops() * devices),
-    }
+    result = {"ms_per_iter": 1000 * seconds, "tokens_per_sec": tokens_per_sec, "mfu": achieved / mesh_peak_flops(mesh)}
     if jax.default_backend() == "gpu":  # also against the card's own bf16 matmul speed, measured now
         measured = measure_peak_flops(dtype=jax.numpy.bfloat16, size=8192, repeats=20)
-        result |= {"measured_peak": measured, "mfu_measured": achieved / (measured * devices)}
+        result |= {"measured_peak": measured, "mfu_measured": achieved / mesh_peak_flops(mesh, given=measured)}
     return result
 
 
@@ -78,11 +84,7 @@ def time_generation(
         model, params, prompt, new_tokens, rng=jax.random.key(0), top_k=200, use_cache=use_cache
     ).block_until_ready()
     run()  # compile
-    seconds = math.inf
-    for _ in range(repeats):  # the fastest run is the one least disturbed by the rest of the machine
-        start = time.perf_counter()
-        run()
-        seconds = min(seconds, time.perf_counter() - start)
+    seconds = fastest_seconds(run, repeats)
     return {"seconds": seconds, "tokens_per_sec": batch_size * new_tokens / seconds}
 
 
@@ -172,13 +174,13 @@ def time_torch_train_step(
     for i in range(2):
         step(batches[i])
     _torch_sync(device)
-    seconds = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def window():
         for i in range(iters):
             step(batches[i % len(batches)])
         _torch_sync(device)
-        seconds = min(seconds, (time.perf_counter() - start) / iters)
+
+    seconds = fastest_seconds(window, repeats) / iters
     return {"ms_per_iter": 1000 * seconds, "tokens_per_sec": A * B * T / seconds, "device": device}
 
 
@@ -200,13 +202,12 @@ def time_torch_generation(
         use_cache=use_cache,
         pad_token_id=0,
     )
-    seconds = math.inf
+
+    def synced_run():
+        run()
+        _torch_sync(device)
+
     with torch.no_grad(), autocast():
-        run()  # warm-up
-        for _ in range(repeats):
-            _torch_sync(device)
-            start = time.perf_counter()
-            run()
-            _torch_sync(device)
-            seconds = min(seconds, time.perf_counter() - start)
+        synced_run()  # warm-up
+        seconds = fastest_seconds(synced_run, repeats)
     return {"seconds": seconds, "tokens_per_sec": new_tokens / seconds}

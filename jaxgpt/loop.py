@@ -19,7 +19,7 @@ from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import cache_dir
 from jaxgpt.distributed import is_main_process
 from jaxgpt.metrics import MetricsLog
-from jaxgpt.mfu import peak_flops
+from jaxgpt.mfu import mesh_peak_flops
 from jaxgpt.sharding import batch_sharding, leaf_sharding, shard_batch
 from jaxgpt.train_config import TrainConfig
 
@@ -104,6 +104,16 @@ def init_train_state(
 def cast_params(params, dtype):
     """bfloat16 compute from float32 parameters: the gradient flows back to float32 through the cast."""
     return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
+
+
+def token_cross_entropy(logits_BxTxV, targets_BxT, label_smoothing: float = 0.0):
+    """Cross-entropy of every position [B, T], in float32. With `label_smoothing` eps the target is
+    (1 - eps) * one_hot + eps / V (the 2017 paper, section 5.4)."""
+    logits_BxTxV = logits_BxTxV.astype(jnp.float32)
+    if label_smoothing == 0.0:
+        return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, targets_BxT)
+    targets_BxTxV = optax.smooth_labels(jax.nn.one_hot(targets_BxT, logits_BxTxV.shape[-1]), label_smoothing)
+    return optax.softmax_cross_entropy(logits_BxTxV, targets_BxTxV)
 
 
 def make_train_step(
@@ -223,8 +233,7 @@ def training_loop(
     main = is_main_process()  # only process 0 prints and writes metrics; all take part in checkpoints
     log = MetricsLog(out_dir) if main else None
     say = print if main else lambda *_: None
-    # simulated CPU devices share the host's cores, whose matmul speed peak_flops measured as a whole
-    peak = peak_flops(given=config.peak_flops) * (1 if jax.default_backend() == "cpu" else mesh.size)
+    peak = mesh_peak_flops(mesh, given=config.peak_flops)
 
     def stop_on(bad_value, what: str, step: int):
         checkpoints.wait()

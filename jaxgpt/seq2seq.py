@@ -11,7 +11,6 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from jaxgpt.checkpoint import CheckpointError, Checkpoints
 from jaxgpt.config import TransformerConfig
@@ -21,6 +20,7 @@ from jaxgpt.loop import (
     cast_params,
     init_train_state,
     make_optimizer,
+    token_cross_entropy,
     training_loop,
 )
 from jaxgpt.params import count_params
@@ -33,9 +33,7 @@ from jaxgpt.transformer import Transformer
 def label_smoothed_loss(logits_BxTxV, targets_BxT, epsilon=0.1, pad_id=PAD):
     """Cross-entropy against (1 - eps) * one_hot + eps / V (paper section 5.4), averaged over the
     non-padding target tokens only."""
-    V = logits_BxTxV.shape[-1]
-    smoothed_BxTxV = optax.smooth_labels(jax.nn.one_hot(targets_BxT, V), epsilon)
-    per_token_BxT = optax.softmax_cross_entropy(logits_BxTxV.astype(jnp.float32), smoothed_BxTxV)
+    per_token_BxT = token_cross_entropy(logits_BxTxV, targets_BxT, epsilon)
     real_BxT = targets_BxT != pad_id
     return jnp.sum(per_token_BxT * real_BxT) / jnp.maximum(jnp.sum(real_BxT), 1)
 

@@ -14,9 +14,7 @@ import math
 import pathlib
 from typing import Any
 
-import jax
 import jax.numpy as jnp
-import optax
 
 from jaxgpt.checkpoint import CheckpointError, Checkpoints
 from jaxgpt.config import GPTConfig
@@ -35,6 +33,7 @@ from jaxgpt.loop import (  # noqa: F401 - re-exported
     make_optimizer,
     make_train_step,
     noam_schedule,
+    token_cross_entropy,
     training_loop,
     use_compilation_cache,
 )
@@ -53,18 +52,14 @@ from jaxgpt.train_config import (  # noqa: F401 - re-exported
 
 
 def cross_entropy_loss(model: GPT, params, x_BxT, y_BxT, dtype=jnp.float32, dropout_key=None, label_smoothing=0.0):
-    """Mean next-token cross-entropy; dropout is on when a `dropout_key` is given. With
-    `label_smoothing` eps the target is (1 - eps) * one_hot + eps / V (as the seq2seq trainer's)."""
+    """Mean next-token cross-entropy (label-smoothed when asked); dropout is on when a `dropout_key` is given."""
     logits_BxTxV = model.apply(
         {"params": cast_params(params, dtype)},
         x_BxT,
         deterministic=dropout_key is None,
         rngs=None if dropout_key is None else {"dropout": dropout_key},
-    ).astype(jnp.float32)
-    if label_smoothing == 0.0:
-        return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, y_BxT).mean()
-    targets_BxTxV = optax.smooth_labels(jax.nn.one_hot(y_BxT, logits_BxTxV.shape[-1]), label_smoothing)
-    return optax.softmax_cross_entropy(logits_BxTxV, targets_BxTxV).mean()
+    )
+    return token_cross_entropy(logits_BxTxV, y_BxT, label_smoothing).mean()
 
 
 def language_model_loss(model: GPT, config: TrainConfig):

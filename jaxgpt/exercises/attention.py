@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from jaxgpt import reference as ref
-from jaxgpt.exercises.checking import CheckResult, Mistake, random_generator, run_check
+from jaxgpt.exercises.checking import CheckResult, Mistake, dense_params, random_generator, run_check
 
 # ---- attention ------------------------------------------------------------------------------
 
@@ -113,8 +113,7 @@ def check_causal_mask(causal_mask, verbose=True) -> CheckResult:
 
 
 def _attention_params(rng, C):
-    dense = lambda i, o: {"kernel": rng.standard_normal((i, o)) / math.sqrt(i), "bias": 0.1 * rng.standard_normal(o)}  # noqa: E731
-    return {"c_attn": dense(C, 3 * C), "c_proj": dense(C, C)}
+    return {"c_attn": dense_params(rng, C, 3 * C), "c_proj": dense_params(rng, C, C)}
 
 
 def _mha_variant(split=None, causal_offset=0, project=True, attention=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 
 import numpy as np
 
@@ -114,6 +115,11 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
 
 def _signature_hint(name):
     return f"the expected signature is in the docstring of jaxgpt.exercises.check_{name}"
+
+
+def dense_params(rng, n_in, n_out):
+    """Random weights of one linear layer in GPT-2's layout: kernel [in, out], bias [out]."""
+    return {"kernel": rng.standard_normal((n_in, n_out)) / math.sqrt(n_in), "bias": 0.1 * rng.standard_normal(n_out)}
 
 
 def random_generator(seed=0):

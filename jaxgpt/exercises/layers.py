@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from jaxgpt import reference as ref
 from jaxgpt.exercises.attention import _attention_params
-from jaxgpt.exercises.checking import CheckResult, Mistake, random_generator, run_check
+from jaxgpt.exercises.checking import CheckResult, Mistake, dense_params, random_generator, run_check
 
 # ---- LayerNorm ---------------------------------------------------------------------------------
 
@@ -126,8 +124,7 @@ def check_positional_encoding(positional_encoding, verbose=True) -> CheckResult:
 
 
 def _feed_forward_params(rng, C, F):
-    dense = lambda i, o: {"kernel": rng.standard_normal((i, o)) / math.sqrt(i), "bias": 0.1 * rng.standard_normal(o)}  # noqa: E731
-    return {"c_fc": dense(C, F), "c_proj": dense(F, C)}
+    return {"c_fc": dense_params(rng, C, F), "c_proj": dense_params(rng, F, C)}
 
 
 FEED_FORWARD_MISTAKES = [
