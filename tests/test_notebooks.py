@@ -1,7 +1,7 @@
 """Every study notebook runs from top to bottom (its own asserts inside), offline, on CPU.
 
 The notebooks are stored with their outputs so they read well on GitHub; here each one is executed
-again in a fresh kernel, in a scratch folder, with tiny Shakespeare from the shared copy."""
+again in a fresh kernel, in a scratch folder, with the copy of tiny Shakespeare that ships in tests/data."""
 
 import pathlib
 import shutil
