@@ -1,61 +1,203 @@
-"""Checkpoints with orbax: the train state as arrays, everything else (configs, tokenizer,
+"""Checkpoints with orbax, verified: the train state as arrays, everything else (configs, tokenizer,
 sampler state, losses) as JSON, one folder per step under `out_dir`.
 
-Orbax writes each checkpoint into a temporary folder and renames it only once complete, so a
-run killed during a save leaves the previous checkpoints readable and the half-written one
-ignored. Kept: the last `keep` checkpoints and the one with the best validation loss.
+Orbax writes each checkpoint into a temporary folder and renames it only once complete, so a run
+killed during a save leaves the previous checkpoints readable and the half-written one ignored.
+Just before that rename, jaxgpt adds `jaxgpt-checksums.json` to the folder: the size and SHA-256
+of every file orbax wrote. Restoring checks every file against it before orbax reads anything,
+so a deleted, truncated or changed file (a flipped bit in the weights included) is found, never
+loaded; the newest checkpoint that passes is used instead, with a one-line warning.
+Kept: the last `keep` checkpoints and the one with the best validation loss.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gc
+import hashlib
+import json
 import logging
+import math
 import pathlib
+import sys
+from typing import Any, Callable
 
-import jax
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import preservation_policy
 
-# orbax logs every save and restore at INFO level; training prints its own progress
-logging.getLogger("absl").setLevel(logging.WARNING)
+MANIFEST = "jaxgpt-checksums.json"
+# orbax's own record of the save (its timestamps), rewritten after the checksums are taken; restoring
+# does not need it, so a damaged one only gets a warning
+ORBAX_RECORD = "_CHECKPOINT_METADATA"
+# orbax's name for a checkpoint folder being written: the step, then this suffix
+ORBAX_TMP_SUFFIX = ".orbax-checkpoint-tmp"
+# the format of the checkpoints this version writes: 2 adds the checksum file
+FORMAT = 2
 
 
 class CheckpointError(Exception):
-    """No usable checkpoint where one was asked for; the message says what to do."""
+    """No usable checkpoint where one was asked for, or a save failed; the message says what to do."""
+
+
+class DamagedCheckpoint(Exception):
+    """One checkpoint cannot be used; the message says which file and how."""
+
+
+def warn_on_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(folder: pathlib.Path) -> None:
+    """Record the size and SHA-256 of every file under `folder` in its checksum file."""
+    files = {
+        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name not in (MANIFEST, ORBAX_RECORD)
+    }
+    (folder / MANIFEST).write_text(json.dumps({"format": FORMAT, "files": files}, indent=1))
+
+
+def check_manifest(folder: pathlib.Path) -> bool:
+    """True when every file the checksum file lists is there, whole and unchanged; False when the
+    folder has no checksum file (written before jaxgpt kept them). Raises DamagedCheckpoint."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return False
+    try:
+        files = json.loads(path.read_text())["files"]
+        expected = {name: (int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()}
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise DamagedCheckpoint(f"its {MANIFEST} is not readable") from None
+    for name, (size, sha256) in expected.items():
+        file = folder / name
+        if not file.is_file():
+            raise DamagedCheckpoint(f"{name} is missing")
+        if file.stat().st_size != size:
+            raise DamagedCheckpoint(f"{name} has {file.stat().st_size} bytes instead of {size}")
+        if _sha256(file) != sha256:
+            raise DamagedCheckpoint(f"{name} differs from its checksum")
+    return True
+
+
+def _from_orbax(record: logging.LogRecord) -> bool:
+    return "/orbax/" in record.pathname.replace("\\", "/")
+
+
+class _QuietOrbax(logging.Filter):
+    """orbax logs every save and restore through absl; training prints its own progress, and a
+    checkpoint's problems reach the user as one line, from jaxgpt."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _from_orbax(record)
+
+
+def _quiet_orbax() -> None:
+    absl_logger = logging.getLogger("absl")
+    if not any(isinstance(f, _QuietOrbax) for f in absl_logger.filters):
+        absl_logger.addFilter(_QuietOrbax())
+
+
+class _NoUnraisableNoise:
+    """A failed orbax read leaves coroutines that print tracebacks when collected: collect them
+    here, quietly, so a damaged checkpoint is reported in one line."""
+
+    def __enter__(self):
+        self.hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+        return self
+
+    def __exit__(self, *exc):
+        gc.collect()
+        sys.unraisablehook = self.hook
+        return False
+
+
+@dataclasses.dataclass
+class Restored:
+    step: int
+    state: Any
+    meta: dict
+    damaged: dict[int, str]  # checkpoints tried first and skipped: step -> what is wrong with it
 
 
 class Checkpoints:
     """The checkpoints in one folder: `save` after an evaluation, `restore` to resume or sample."""
 
-    def __init__(self, directory, keep: int = 3, create: bool = True):
+    def __init__(self, directory, keep: int = 3, warn: Callable[[str], None] = warn_on_stderr):
         self.directory = pathlib.Path(directory).resolve()
-        if not create and not self.directory.is_dir():
-            raise CheckpointError(f"{directory} does not exist: train first, or pass the --out_dir of a training run")
-        policy = preservation_policy.AnyPreservationPolicy(
-            [
-                preservation_policy.LatestN(n=keep),
-                preservation_policy.BestN(
-                    get_metric_fn=lambda metrics: -metrics["val_loss"], n=1, keep_checkpoints_without_metrics=False
-                ),
-            ]
-        )
+        self.keep = keep
+        self.warn = warn
+        self._saving: int | None = None  # the step whose save may still be running
+        _quiet_orbax()
+        self.manager = self._open()
+        losses = {step: loss for step in self.steps() if math.isfinite(loss := self._val_loss(step))}
+        self._best_step = min(losses, key=losses.get, default=None)
+        self._best_loss = losses.get(self._best_step, math.inf)
+
+    def _open(self) -> ocp.CheckpointManager:
+        # orbax keeps the latest `keep`, and the best by validation loss, which jaxgpt tracks itself:
+        # orbax's own metrics file is read, unverified, whenever a manager opens the folder
+        policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=self.keep), self])
         options = ocp.CheckpointManagerOptions(
             preservation_policy=policy,
-            best_fn=lambda metrics: metrics["val_loss"],
-            best_mode="min",
-            create=create,
+            async_options=ocp.AsyncOptions(post_finalization_callback=self._add_checksums),
         )
-        self.manager = ocp.CheckpointManager(self.directory, options=options)
+        return ocp.CheckpointManager(self.directory, options=options)
+
+    def should_preserve(self, checkpoints, *, context) -> list[bool]:
+        """orbax's preservation policy protocol: keep the best checkpoint."""
+        return [checkpoint.step == self._best_step for checkpoint in checkpoints]
+
+    def _add_checksums(self) -> None:
+        """Runs in orbax's save thread once every file is written, before the folder is renamed."""
+        folder = self.directory / f"{self._saving}{ORBAX_TMP_SUFFIX}"
+        if not folder.is_dir():
+            raise CheckpointError(f"orbax's temporary folder {folder} is not where jaxgpt expects it")
+        write_manifest(folder)
+
+    def _kept_text(self, exclude: int | None = None) -> str:
+        try:
+            kept = [step for step in self.steps() if step != exclude]
+        except Exception:  # noqa: BLE001 - the folder itself may be unreadable
+            kept = []
+        return f"checkpoints {', '.join(map(str, kept))} are intact" if kept else "no earlier checkpoint exists"
+
+    def _failed(self, step, error: Exception) -> CheckpointError:
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        return CheckpointError(
+            f"could not save checkpoint {step} in {self.directory} ({reason}); {self._kept_text(step)}. "
+            "Free some disk space (or fix the folder) and resume with --init_from resume"
+        )
 
     def save(self, step: int, state, meta: dict, val_loss: float | None = None) -> None:
         """Write asynchronously: training goes on while the arrays are written out."""
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
-            metrics=None if val_loss is None else {"val_loss": float(val_loss)},
-        )
+        self.wait()
+        self._saving = step
+        try:
+            self.manager.save(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave({**meta, "format": FORMAT})
+                ),
+            )
+        except Exception as error:  # noqa: BLE001 - any failure to write is reported the same way
+            raise self._failed(step, error) from error
+        if val_loss is not None and val_loss < self._best_loss:
+            self._best_loss, self._best_step = val_loss, step
 
     def wait(self) -> None:
-        self.manager.wait_until_finished()
+        """Block until the running save, if any, is complete; raise CheckpointError if it failed."""
+        try:
+            self.manager.wait_until_finished()
+        except Exception as error:  # noqa: BLE001
+            raise self._failed(self._saving, error) from error
 
     def steps(self) -> list[int]:
         return list(self.manager.all_steps())
@@ -64,36 +206,106 @@ class Checkpoints:
         return self.manager.latest_step()
 
     def best_step(self) -> int | None:
-        return self.manager.best_step()
+        """The step with the lowest validation loss (as its metadata says: not yet verified)."""
+        return self._best_step
 
-    def _step_or_latest(self, step):
-        step = self.latest_step() if step is None else step
-        if step is None:
+    def _val_loss(self, step: int) -> float:
+        """The validation loss a checkpoint's metadata records (unverified): inf for a checkpoint
+        saved without an evaluation (on Ctrl-C), -inf when the metadata cannot be read."""
+        try:
+            meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        except Exception:  # noqa: BLE001 - orbax raises many kinds for a bad file
+            return -math.inf
+        value = meta.get("val_loss") if isinstance(meta, dict) else None
+        return float(value) if isinstance(value, (int, float)) else math.inf
+
+    def candidates(self, checkpoint: str | int = "latest") -> list[int]:
+        """The steps to try, in order: the newest first for "latest", the lowest validation loss
+        first for "best"; an iteration number is tried alone."""
+        self.wait()
+        steps = sorted(self.steps(), reverse=True)
+        if not steps:
             raise CheckpointError(f"no checkpoint in {self.directory}: train first, or pass another --out_dir")
-        if step not in self.steps():
-            raise CheckpointError(f"no checkpoint for step {step} in {self.directory}: it has {self.steps()}")
-        return step
+        if checkpoint == "latest":
+            return steps
+        if checkpoint == "best":
+            # unreadable metadata first: that checkpoint may have been the best, and trying it warns
+            return sorted(steps, key=self._val_loss)  # stable: equal losses keep newest first
+        if checkpoint not in steps:
+            raise CheckpointError(f"no checkpoint for step {checkpoint} in {self.directory}: it has {sorted(steps)}")
+        return [checkpoint]
 
-    def restore_meta(self, step: int | None = None) -> dict:
-        """The JSON part of a checkpoint (default: the latest)."""
-        self.wait()
-        step = self._step_or_latest(step)
-        return self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+    def _restore_one(self, step: int, abstract_state_for: Callable[[dict], Any]):
+        verified = check_manifest(self.directory / str(step))
+        with _NoUnraisableNoise():
+            try:
+                meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+            except Exception as error:  # noqa: BLE001 - orbax raises many kinds for a bad file
+                raise DamagedCheckpoint(f"its metadata cannot be read ({type(error).__name__})") from None
+            if not isinstance(meta, dict) or meta.get("iter") != step:
+                raise DamagedCheckpoint("its metadata is not a jaxgpt checkpoint's")
+            if not verified and "format" in meta:
+                raise DamagedCheckpoint(f"its {MANIFEST} is missing")
+            try:
+                abstract_state = abstract_state_for(meta)
+            except (KeyError, TypeError, ValueError) as error:
+                raise DamagedCheckpoint(f"its metadata does not describe a model ({error})") from None
+            try:
+                args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))
+                state = self.manager.restore(step, args=args)["state"]
+            except Exception as error:  # noqa: BLE001
+                raise DamagedCheckpoint(f"its arrays cannot be read ({type(error).__name__})") from None
+        if not verified:
+            self.warn(
+                f"checkpoint {step} in {self.directory} has no checksums (an older jaxgpt wrote it): not verified"
+            )
+        try:
+            json.loads((self.directory / str(step) / ORBAX_RECORD).read_text())
+        except (OSError, ValueError):
+            self.warn(
+                f"checkpoint {step} in {self.directory}: orbax's {ORBAX_RECORD} (timestamps only) is missing or "
+                "damaged; the arrays and metadata are verified and loaded"
+            )
+        return state, meta
 
-    def restore(self, abstract_state, step: int | None = None):
-        """(state, meta) of a checkpoint; `abstract_state` gives every array's shape, dtype and sharding."""
-        self.wait()
-        step = self._step_or_latest(step)
-        restored = self.manager.restore(
-            step,
-            args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()),
+    def restore(
+        self, abstract_state_for: Callable[[dict], Any], checkpoint: str | int = "latest", fallback: bool = True
+    ) -> Restored:
+        """Restore the checkpoint asked for ("latest", "best" or a step), verified; if it is damaged,
+        the next candidate (see `candidates`) with a warning. `abstract_state_for(meta)` gives every
+        array's shape, dtype and sharding from the checkpoint's JSON."""
+        damaged: dict[int, str] = {}
+        for step in self.candidates(checkpoint):
+            try:
+                state, meta = self._restore_one(step, abstract_state_for)
+            except DamagedCheckpoint as problem:
+                damaged[step] = str(problem)
+                if not fallback:
+                    break
+                continue
+            for bad_step, reason in damaged.items():
+                self.warn(f"checkpoint {bad_step} in {self.directory} is damaged ({reason}): using {step} instead")
+            return Restored(step, state, meta, damaged)
+        found = "; ".join(f"{step}: {reason}" for step, reason in damaged.items())
+        raise CheckpointError(
+            f"no usable checkpoint in {self.directory} ({found}): train again with another --out_dir "
+            "or --move_old_run True"
         )
-        return restored["state"], restored["meta"]
+
+    def set_aside(self, steps) -> list[pathlib.Path]:
+        """Move damaged checkpoints out of orbax's sight (to damaged-STEP folders), never deleting them."""
+        moved = []
+        for step in steps:
+            target = self.directory / f"damaged-{step}"
+            n = 1
+            while target.exists():
+                n += 1
+                target = self.directory / f"damaged-{step}-{n}"
+            (self.directory / str(step)).rename(target)
+            moved.append(target)
+        self.manager.close()
+        self.manager = self._open()
+        return moved
 
     def close(self) -> None:
         self.manager.close()
-
-
-def abstract(tree):
-    """Shapes, dtypes and shardings of a pytree of arrays, without their values."""
-    return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)

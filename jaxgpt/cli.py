@@ -3,8 +3,6 @@ flag names in, one-line errors out (exit code 2 for bad input, 1 when training h
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 import pathlib
 import sys
@@ -17,9 +15,11 @@ from jaxgpt.checkpoint import CheckpointError
 from jaxgpt.config import GPT_PRESETS, TRANSFORMER_PRESETS, GPTConfig, TransformerConfig
 from jaxgpt.data import DataError, Dataset, load_text
 from jaxgpt.distributed import initialize, is_main_process
-from jaxgpt.generate import generate
+from jaxgpt.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, parse_bool
+from jaxgpt.generate import check_sampling, generate
 from jaxgpt.gpt import GPT
-from jaxgpt.pretrained import PretrainedError, load_gpt2
+from jaxgpt.interrupt import TrainingInterrupted
+from jaxgpt.pretrained import GPT2_REPOS, PretrainedError, load_gpt2
 from jaxgpt.seq2seq import SEQ2SEQ_RECIPE, exact_match, train_seq2seq
 from jaxgpt.tasks import TASKS
 from jaxgpt.tokenizer import BPETokenizer, TokenizerError
@@ -36,43 +36,24 @@ from jaxgpt.train import (
 MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "position", "attention_impl", "remat")
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of argparse's usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
-
-
-_TYPES = {"int": int, "float": float, "bool": _bool, "str": str, "str | None": str}
-
-
-def _add_flags(parser, cls, defaults, names=None):
-    """One --flag per dataclass field (nanoGPT style: --name=value or --name value)."""
-    for field in dataclasses.fields(cls):
-        if names is None or field.name in names:
-            parser.add_argument(
-                f"--{field.name}",
-                type=_TYPES[field.type],
-                default=None,
-                metavar=field.type.split(" ")[0].upper(),
-                help=f"(default: {getattr(defaults, field.name)})",
-            )
-
-
 DISTRIBUTED_FLAGS = ("coordinator_address", "num_processes", "process_id")
 
 
 def _add_distributed_flags(parser) -> None:
     add = parser.add_argument
-    add("--coordinator_address", help="multi-process runs: process 0's host:port, or auto (TPU pods, SLURM)")
-    add("--num_processes", help="multi-process runs: how many processes take part")
-    add("--process_id", help="multi-process runs: this process's number, 0 .. num_processes - 1")
+    add(
+        "--coordinator_address",
+        help="multi-process runs: process 0's host:port, or auto to let JAX find it (TPU pods, SLURM, Open MPI) "
+        "(default: $JAX_COORDINATOR_ADDRESS, else one process)",
+    )
+    add(
+        "--num_processes",
+        help="multi-process runs: how many processes take part (default: $JAX_NUM_PROCESSES)",
+    )
+    add(
+        "--process_id",
+        help="multi-process runs: this process's number, 0 .. num_processes - 1 (default: $JAX_PROCESS_ID)",
+    )
 
 
 def _join_processes(argv: list[str]) -> None:
@@ -83,7 +64,7 @@ def _join_processes(argv: list[str]) -> None:
     initialize(flags.coordinator_address, flags.num_processes, flags.process_id)
 
 
-def train_parser(preset: str) -> argparse.ArgumentParser:
+def train_parser(preset: str) -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="train.py",
         description="Train a GPT (nanoGPT's flags). Defaults shown are those of the preset chosen on this "
@@ -95,8 +76,9 @@ def train_parser(preset: str) -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"model size and training recipe: {', '.join(GPT_PRESETS)} (default: {preset})",
     )
-    _add_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
-    _add_flags(parser, GPTConfig, GPTConfig.from_preset(preset), MODEL_FLAGS)
+    add_config_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
+    add_config_flags(parser, GPTConfig, GPTConfig.from_preset(preset), MODEL_FLAGS)
+    add_move_old_run_flag(parser)
     _add_distributed_flags(parser)
     return parser
 
@@ -106,22 +88,31 @@ def train_main(argv: list[str]) -> int:
     say = print if is_main_process() else lambda *_: None
     machine_preset = default_preset()
     args = train_parser(machine_preset).parse_args(argv)
-    not_config = ("preset", *DISTRIBUTED_FLAGS)
+    not_config = ("preset", "move_old_run", *DISTRIBUTED_FLAGS)
     given = {name: value for name, value in vars(args).items() if value is not None and name not in not_config}
     model_flags = {k: v for k, v in given.items() if k in MODEL_FLAGS}
     train_flags = {k: v for k, v in given.items() if k not in MODEL_FLAGS}
     preset = args.preset or machine_preset
     init_from = train_flags.get("init_from", "scratch")
+    notes = []  # said once the run's checks have passed, so bad input gets one line alone
     if init_from not in ("scratch", "resume"):
         recipe = FINETUNE_RECIPE
-        say(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
+        notes.append(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
     else:
         recipe = TRAIN_RECIPES.get(preset, {})
         if args.preset is None and init_from == "scratch":
-            say(f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine")
+            notes.append(
+                f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine"
+            )
     train_config = TrainConfig(**{**recipe, **train_flags})
     model_config = GPTConfig.from_preset(preset, **model_flags)
-    result = train(train_config, model_config, model_overrides=model_flags)
+
+    def echo(*message):
+        while notes:
+            say(notes.pop(0))
+        say(*message)
+
+    result = train(train_config, model_config, echo=echo, model_overrides=model_flags, move_old_run=args.move_old_run)
     if train_config.eval_only:
         return 0
     params = result.state.params
@@ -151,7 +142,7 @@ def _start_tokens(tokenizer):
         return np.zeros((1,), np.int32)
 
 
-def sample_parser() -> argparse.ArgumentParser:
+def sample_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="sample.py", description="Generate text from a trained checkpoint (nanoGPT's sample.py)."
     )
@@ -159,27 +150,41 @@ def sample_parser() -> argparse.ArgumentParser:
     add(
         "--init_from",
         default="resume",
-        help="resume (a training run's --out_dir), gpt2, gpt2-medium, gpt2-large, gpt2-xl, or a path to GPT-2 "
-        "weights in Hugging Face's layout (default: resume)",
+        help=f"resume (the checkpoint of a training run in --out_dir), {', '.join(GPT2_REPOS)}, or a folder or "
+        ".safetensors file of GPT-2 weights in Hugging Face's layout (default: %(default)s)",
     )
     add("--out_dir", default="out-shakespeare-char", help="the training run's folder (default: %(default)s)")
-    add("--checkpoint", default="best", help="best, latest or an iteration number (default: %(default)s)")
-    add("--start", default="\n", help='the prompt, or FILE:path to read it from a file (default: "\\n")')
-    add("--num_samples", type=int, default=10, help="(default: %(default)s)")
-    add("--max_new_tokens", type=int, default=500, help="(default: %(default)s)")
-    add("--temperature", type=float, default=0.8, help="0 is greedy (default: %(default)s)")
-    add("--top_k", type=int, default=200, help="keep the k most likely tokens (default: %(default)s)")
-    add("--top_p", type=float, default=None, help="keep the most likely tokens up to this probability mass")
-    add("--seed", type=int, default=1337, help="(default: %(default)s)")
-    add("--use_cache", type=_bool, default=True, help="KV cache (default: %(default)s)")
+    add(
+        "--checkpoint",
+        default="best",
+        help="best (lowest val loss), latest, or an iteration number; a damaged best or latest falls back to the "
+        "next checkpoint that verifies (default: %(default)s)",
+    )
+    add("--start", default="\n", help='the prompt, or FILE:path to read it from a text file (default: "\\n")')
+    add("--num_samples", type=int, default=10, help="how many samples to draw, >= 1 (default: %(default)s)")
+    add("--max_new_tokens", type=int, default=500, help="tokens to add to the prompt, >= 0 (default: %(default)s)")
+    add("--temperature", type=float, default=0.8, help="divides the logits; 0 is greedy (default: %(default)s)")
+    add("--top_k", type=int, default=200, help="keep only the k most likely tokens, >= 1 (default: %(default)s)")
+    add(
+        "--top_p",
+        type=float,
+        default=None,
+        help="keep the most likely tokens up to this probability mass, in (0, 1] (default: off)",
+    )
+    add(
+        "--seed", type=int, default=1337, help="seeds the sampling: the same seed, the same text (default: %(default)s)"
+    )
+    add(
+        "--use_cache",
+        type=parse_bool,
+        default=True,
+        metavar="BOOL",
+        help="KV cache: each new token costs one position's work; False recomputes the context (default: True)",
+    )
     return parser
 
 
-def sample_main(argv: list[str]) -> int:
-    args = sample_parser().parse_args(argv)
-    if args.num_samples < 1:
-        raise ValueError(f"--num_samples={args.num_samples} must be >= 1")
-    start = args.start
+def _read_prompt(start: str) -> str:
     if start.startswith("FILE:"):
         path = pathlib.Path(start[len("FILE:") :])
         if not path.is_file():
@@ -187,22 +192,33 @@ def sample_main(argv: list[str]) -> int:
         start = path.read_text(encoding="utf-8")
     if not start:
         raise ValueError("the prompt is empty: pass --start with at least one character")
+    return start
+
+
+def sample_main(argv: list[str]) -> int:
+    args = sample_parser().parse_args(argv)
+    # every flag is checked before a checkpoint is read
+    if args.num_samples < 1:
+        raise ValueError(f"--num_samples={args.num_samples} must be >= 1")
+    check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)
+    start = _read_prompt(args.start)
     checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
     if checkpoint not in ("best", "latest") and not isinstance(checkpoint, int):
         raise ValueError(f"--checkpoint={args.checkpoint!r} must be best, latest or an iteration number")
     if args.init_from == "resume":
         model, params, tokenizer, meta = restore_model(args.out_dir, checkpoint)
-        print(f"sampling from iteration {meta['iter']} of {args.out_dir} (val loss {meta['val_loss']:.4f})")
+        val_loss = "" if meta.get("val_loss") is None else f" (val loss {meta['val_loss']:.4f})"
+        source = f"iteration {meta['iter']} of {args.out_dir}{val_loss}"
     else:
         config, params = load_gpt2(args.init_from)
-        model, tokenizer = GPT(config), BPETokenizer.gpt2()
-        print(f"sampling from {args.init_from}")
+        model, tokenizer, source = GPT(config), BPETokenizer.gpt2(), args.init_from
     prompt = tokenizer.encode(start)
     if len(prompt) > model.config.block_size:
         raise ValueError(
             f"the prompt has {len(prompt)} tokens, more than the model's block_size={model.config.block_size}: "
             "shorten it"
         )
+    print(f"sampling from {source}")
     rng = jax.random.key(args.seed)
     for i in range(args.num_samples):
         tokens = generate(
@@ -221,15 +237,31 @@ def sample_main(argv: list[str]) -> int:
     return 0
 
 
-def prepare_main(argv: list[str]) -> int:
+def prepare_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="prepare.py",
         description="Turn a text file into token files (train.bin, val.bin, meta.json) for --dataset FOLDER.",
     )
     parser.add_argument("--data_file", default=None, help="a UTF-8 text file (default: tiny Shakespeare)")
-    parser.add_argument("--out_dir", required=True, help="the folder to write")
-    parser.add_argument("--tokenizer", choices=["gpt2", "char"], default="gpt2", help="(default: %(default)s)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--out_dir", required=True, help="the folder to write; it must not hold prepared data yet (required)"
+    )
+    parser.add_argument(
+        "--tokenizer",
+        choices=["gpt2", "char"],
+        default="gpt2",
+        help="gpt2: GPT-2's BPE (for fine-tuning GPT-2); char: one token per character (default: %(default)s)",
+    )
+    return parser
+
+
+def prepare_main(argv: list[str]) -> int:
+    args = prepare_parser().parse_args(argv)
+    existing = [name for name in Dataset.FILES if (pathlib.Path(args.out_dir) / name).exists()]
+    if existing:
+        raise ValueError(
+            f"{args.out_dir} already holds prepared data ({', '.join(existing)}): choose another --out_dir"
+        )
     text = load_text("shakespeare", args.data_file)
     data = Dataset.from_text(text, BPETokenizer.gpt2() if args.tokenizer == "gpt2" else None)
     folder = data.save(args.out_dir)
@@ -252,31 +284,49 @@ SEQ2SEQ_MODEL_FLAGS = (
 )
 
 
-def seq2seq_main(argv: list[str]) -> int:
+def seq2seq_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="train_seq2seq.py",
         description="Train the encoder-decoder Transformer on a synthetic task, then report exact-match "
         "accuracy on held-out sources (same flags as train.py where they apply).",
     )
-    parser.add_argument("--task", choices=list(TASKS), default="reverse", help="(default: %(default)s)")
+    parser.add_argument(
+        "--task",
+        choices=list(TASKS),
+        default="reverse",
+        help="copy, reverse or sort digit strings, or words: digits spelled out to digits (default: %(default)s)",
+    )
     parser.add_argument(
         "--preset",
         choices=list(TRANSFORMER_PRESETS),
         default="transformer-tiny",
-        help="model size (default: %(default)s)",
+        help="model size: transformer-tiny (2+2 layers, 64 wide), transformer-base or transformer-big, the "
+        "paper's (default: %(default)s)",
     )
-    parser.add_argument("--beam_size", type=int, default=4, help="beam for the final evaluation (default: 4)")
-    parser.add_argument("--num_examples", type=int, default=500, help="held-out sources to score (default: 500)")
-    _add_flags(parser, TrainConfig, TrainConfig(**SEQ2SEQ_RECIPE))
-    _add_flags(parser, TransformerConfig, TransformerConfig.from_preset("transformer-tiny"), SEQ2SEQ_MODEL_FLAGS)
-    args = parser.parse_args(argv)
-    named = ("task", "preset", "beam_size", "num_examples")
+    parser.add_argument(
+        "--beam_size", type=int, default=4, help="beams for the final beam-search score, >= 1 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--num_examples", type=int, default=500, help="held-out sources to score at the end, >= 1 (default: 500)"
+    )
+    add_config_flags(parser, TrainConfig, TrainConfig(**SEQ2SEQ_RECIPE))
+    add_config_flags(parser, TransformerConfig, TransformerConfig.from_preset("transformer-tiny"), SEQ2SEQ_MODEL_FLAGS)
+    add_move_old_run_flag(parser)
+    return parser
+
+
+def seq2seq_main(argv: list[str]) -> int:
+    args = seq2seq_parser().parse_args(argv)
+    for name in ("beam_size", "num_examples"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name}={getattr(args, name)} must be >= 1")
+    named = ("task", "preset", "beam_size", "num_examples", "move_old_run")
     given = {k: v for k, v in vars(args).items() if v is not None and k not in named}
     model_config = TransformerConfig.from_preset(
         args.preset, **{k: v for k, v in given.items() if k in SEQ2SEQ_MODEL_FLAGS}
     )
     config = TrainConfig(**{**SEQ2SEQ_RECIPE, **{k: v for k, v in given.items() if k not in SEQ2SEQ_MODEL_FLAGS}})
-    result = train_seq2seq(config, args.task, model_config)
+    result = train_seq2seq(config, args.task, model_config, move_old_run=args.move_old_run)
     if config.eval_only:
         return 0
     params = result.state.params
@@ -293,14 +343,20 @@ def seq2seq_main(argv: list[str]) -> int:
 
 def run(main) -> None:
     """Run a script's main: known problems print one line and exit non-zero, without a traceback
-    (set JAXGPT_DEBUG=1 to see one)."""
+    (set JAXGPT_DEBUG=1 to see one): 2 for bad input or a folder that cannot be used, 1 when
+    training has to stop (a NaN), 130 / 143 after Ctrl-C / SIGTERM."""
+    script = pathlib.Path(sys.argv[0]).name
     try:
         code = main(sys.argv[1:])
+    except TrainingInterrupted as stop:
+        print(f"{script}: {stop}", file=sys.stderr)
+        code = stop.exit_code
     except KeyboardInterrupt:
+        print(f"{script}: interrupted", file=sys.stderr)
         code = 130
-    except (TrainingError, DataError, CheckpointError, PretrainedError, TokenizerError, ValueError) as error:
+    except (TrainingError, DataError, CheckpointError, PretrainedError, TokenizerError, ValueError, OSError) as error:
         if os.environ.get("JAXGPT_DEBUG"):
             raise
-        print(f"{pathlib.Path(sys.argv[0]).name}: error: {error}", file=sys.stderr)
+        print(f"{script}: error: {error}", file=sys.stderr)
         code = 1 if isinstance(error, TrainingError) else 2
     sys.exit(code)

@@ -8,12 +8,12 @@ import hashlib
 import json
 import os
 import pathlib
-import tempfile
 import urllib.error
 import urllib.request
 
 import numpy as np
 
+from jaxgpt.atomic import write_atomically
 from jaxgpt.tokenizer import CharTokenizer, tokenizer_from_dict
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -58,19 +58,21 @@ def download_shakespeare(url: str = SHAKESPEARE_URL, directory: pathlib.Path | N
             f"expected {SHAKESPEARE_BYTES:,} bytes, {SHAKESPEARE_SHA256[:16]}…): retry, or pass --data_file PATH"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    # write beside the target, then rename: a crash never leaves a half-written cache file
-    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as tmp:
-        tmp.write(data)
-    os.replace(tmp.name, path)
+    write_atomically(path, data)  # a crash never leaves a half-written cache file
+    return path
+
+
+def check_data_file(data_file) -> pathlib.Path:
+    path = pathlib.Path(data_file)
+    if not path.is_file():
+        raise DataError(f"data file {data_file} does not exist: pass --data_file PATH to a text file")
     return path
 
 
 def load_text(dataset: str = "shakespeare_char", data_file: str | None = None) -> str:
     """The training text: `data_file` if given, else the named dataset."""
     if data_file is not None:
-        path = pathlib.Path(data_file)
-        if not path.is_file():
-            raise DataError(f"data file {data_file} does not exist: pass --data_file PATH to a text file")
+        path = check_data_file(data_file)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -91,6 +93,8 @@ class Dataset:
     train: np.ndarray
     val: np.ndarray
     tokenizer: object  # CharTokenizer or BPETokenizer
+
+    FILES = ("train.bin", "val.bin", "meta.json")  # what `save` writes
 
     @classmethod
     def from_text(cls, text: str, tokenizer=None, val_fraction: float = 0.1) -> "Dataset":
@@ -127,6 +131,19 @@ class Dataset:
     def split(self, name: str) -> np.ndarray:
         return {"train": self.train, "val": self.val}[name]
 
+    def check_block_size(self, block_size: int) -> None:
+        """Both splits hold more than one window of `block_size` tokens."""
+        for name in ("train", "val"):
+            check_long_enough(self.split(name), block_size, name)
+
+
+def check_long_enough(tokens: np.ndarray, block_size: int, split: str = "data") -> None:
+    if len(tokens) <= block_size:
+        raise DataError(
+            f"the {split} split has {len(tokens)} tokens, too few for block_size={block_size}: "
+            "use a longer text or a smaller --block_size"
+        )
+
 
 class SeededSampler:
     """A sampler driven by one seeded NumPy generator, whose `state` is saved in checkpoints so a
@@ -148,11 +165,7 @@ class BatchSampler(SeededSampler):
     """Random windows of a token array: inputs x [..., T] and targets y = x shifted by one."""
 
     def __init__(self, tokens: np.ndarray, block_size: int, seed: int):
-        if len(tokens) <= block_size:
-            raise DataError(
-                f"the data split has {len(tokens)} tokens, too few for block_size={block_size}: "
-                "use a longer text or a smaller --block_size"
-            )
+        check_long_enough(tokens, block_size)
         super().__init__(seed)
         self.tokens = tokens
         self.block_size = block_size

@@ -39,6 +39,18 @@ def sample_logits(logits_BxV, rng, temperature=1.0, top_k=None, top_p=None):
     return jax.random.categorical(rng, logits_BxV, axis=-1)
 
 
+def check_sampling(max_new_tokens, temperature=1.0, top_k=None, top_p=None) -> None:
+    """Raise ValueError, naming the value and the rule, for settings `generate` cannot use."""
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens={max_new_tokens!r} must be an integer >= 0")
+    if temperature < 0:
+        raise ValueError(f"temperature={temperature} must be >= 0 (0 is greedy)")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k={top_k} must be >= 1")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p={top_p} must be in (0, 1]")
+
+
 def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top_k=None, top_p=None, use_cache=True):
     """Continue `prompt` [B, T0] (token ids) by `max_new_tokens`; returns [B, T0 + max_new_tokens].
 
@@ -47,16 +59,9 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
     prompt_BxT0 = jnp.asarray(prompt)
     if prompt_BxT0.ndim != 2 or prompt_BxT0.shape[1] < 1 or not jnp.issubdtype(prompt_BxT0.dtype, jnp.integer):
         raise ValueError(f"prompt must be integer token ids of shape (batch, length >= 1), got {prompt_BxT0.shape}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens={max_new_tokens!r} must be an integer >= 0")
-    if temperature < 0:
-        raise ValueError(f"temperature={temperature} must be >= 0 (0 is greedy)")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k={top_k} must be >= 1")
+    check_sampling(max_new_tokens, temperature, top_k, top_p)
     if top_k is not None:
         top_k = min(top_k, model.config.vocab_size)  # as nanoGPT: top_k=200 on 65 characters keeps all
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p={top_p} must be in (0, 1]")
     return _generate(
         model.config,
         params,

@@ -18,6 +18,7 @@ from tqdm import tqdm  # plain text bars: also in notebooks, without ipywidgets
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.data import cache_dir
 from jaxgpt.distributed import is_main_process
+from jaxgpt.interrupt import StopRequests, TrainingInterrupted
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.mfu import mesh_peak_flops
 from jaxgpt.sharding import batch_sharding, leaf_sharding, shard_batch
@@ -196,6 +197,13 @@ def abstract_train_state(
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=leaf_sharding(s.shape, mesh)), shapes)
 
 
+def restored_losses(restored) -> dict | None:
+    """The evaluation a restored checkpoint was saved with, if it was saved after one."""
+    if restored is None or restored.meta.get("val_loss") is None:
+        return None
+    return {"train": restored.meta["train_loss"], "val": restored.meta["val_loss"]}
+
+
 def use_compilation_cache(enabled: bool) -> None:
     """Turn on JAX's persistent compilation cache in the jaxgpt cache folder, unless it is off or
     already pointed somewhere (JAX_COMPILATION_CACHE_DIR or the user's own jax.config)."""
@@ -212,11 +220,12 @@ def training_loop(
     next_batch,
     eval_batches,
     checkpoint_meta,
-    checkpoints: Checkpoints,
+    checkpoints: Checkpoints | None,
     mesh,
     tokens_per_iter: int,
     flops_per_iter: float,
     best_val_loss: float = math.inf,
+    last_losses: dict | None = None,
     progress: bool = True,
 ):
     """The loop every trainer shares: evaluate, checkpoint, step, log, until max_iters.
@@ -224,92 +233,118 @@ def training_loop(
     `loss_fn(params, batch, dropout_key)` is what to minimise (see make_train_step); `next_batch()`
     gives one step's arrays, each [A, B, ...]; `eval_batches(split)` the batches [B, ...] of
     "train" or "val"; `checkpoint_meta()` the JSON saved beside the arrays (it must hold the
-    sampler's state for an exact resume). Returns (state, best_val_loss, last_losses)."""
+    sampler's state for an exact resume). `checkpoints` is None to evaluate only (eval_only):
+    nothing is written then. A resumed run passes the restored checkpoint's `best_val_loss` and
+    `last_losses` (its evaluation at that step, if any: not repeated, nor logged twice).
+
+    Ctrl-C or SIGTERM: the step in progress ends, a checkpoint of it is saved, and
+    TrainingInterrupted says how to resume. Returns (state, best_val_loss, last_losses)."""
     use_compilation_cache(config.compilation_cache)
     train_step = make_train_step(loss_fn, optimizer, config, jax.tree.map(lambda a: a.sharding, state), mesh)
     eval_step = make_eval_step(loss_fn)
-    out_dir = checkpoints.directory
     schedule = learning_rate_schedule(config)
     main = is_main_process()  # only process 0 prints and writes metrics; all take part in checkpoints
-    log = MetricsLog(out_dir) if main else None
+    writing = checkpoints is not None
+    log = MetricsLog(checkpoints.directory) if main and writing else None
     say = print if main else lambda *_: None
     peak = mesh_peak_flops(mesh, given=config.peak_flops)
 
+    def kept_text() -> str:
+        kept = checkpoints.latest_step() if writing else None
+        if kept is None:
+            return "no checkpoint was written"
+        return f"the last good checkpoint (iteration {kept}) in {checkpoints.directory} is intact"
+
     def stop_on(bad_value, what: str, step: int):
-        checkpoints.wait()
-        kept = checkpoints.latest_step()
-        kept_text = (
-            f"the last good checkpoint (iteration {kept}) in {out_dir} is intact"
-            if kept is not None
-            else "no checkpoint was written"
-        )
+        if writing:
+            checkpoints.wait()
         raise TrainingError(
-            f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text}. "
+            f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text()}. "
             "Lower --learning_rate or --grad_clip and resume"
         )
 
     step = int(state.step)
+    saved_step = step if writing and step in checkpoints.steps() else None  # resumed: `step` is saved already
+    losses = None if config.eval_only else last_losses  # the evaluation at `step`, once done
+
+    def save(step: int, losses: dict | None) -> None:
+        nonlocal saved_step
+        if not bool(_all_finite(state.params)):
+            stop_on("nan", "a parameter", step)
+        meta = {
+            **checkpoint_meta(),
+            "iter": step,
+            "best_val_loss": best_val_loss,
+            "train_loss": None if losses is None else losses["train"],
+            "val_loss": None if losses is None else losses["val"],
+        }
+        checkpoints.save(step, state, meta, val_loss=None if losses is None else losses["val"])
+        saved_step = step
+
+    def stop_here(signal_name: str, step: int) -> TrainingInterrupted:
+        if not writing:
+            return TrainingInterrupted(f"stopped by {signal_name} at iteration {step}", signal_name)
+        if step != saved_step:
+            save(step, losses)
+        checkpoints.wait()
+        return TrainingInterrupted(
+            f"stopped by {signal_name} at iteration {step}, saved in {checkpoints.directory}: "
+            "run the same command with --init_from resume to continue",
+            signal_name,
+        )
+
     bar = tqdm(total=config.max_iters, initial=step, disable=not (progress and main), unit="it", dynamic_ncols=True)
-    last_losses: dict = {}
     t_last, step_last = time.perf_counter(), step
     train_seconds, first_step = 0.0, step  # time in train steps alone (evaluations and saves excluded)
-    while True:
-        if step % config.eval_interval == 0 or step == config.max_iters or config.eval_only:
-            last_losses = estimate_loss(eval_step, state.params, eval_batches, mesh)
-            for split, value in last_losses.items():
-                if not math.isfinite(value):
-                    stop_on(value, f"the {split} loss", step)
-            if main:
-                log.evaluation(step, last_losses["train"], last_losses["val"], float(schedule(step)))
-                bar.write(f"step {step}: train loss {last_losses['train']:.4f}, val loss {last_losses['val']:.4f}")
-            improved = last_losses["val"] < best_val_loss
-            best_val_loss = min(best_val_loss, last_losses["val"])
-            final = step == config.max_iters
-            already_saved = step == checkpoints.latest_step()  # just resumed from it
-            if (
-                step > 0
-                and not (config.eval_only or already_saved)
-                and (improved or config.always_save_checkpoint or final)
-            ):
-                if not bool(_all_finite(state.params)):
-                    stop_on("nan", "a parameter", step)
-                meta = {
-                    **checkpoint_meta(),
-                    "iter": step,
-                    "best_val_loss": best_val_loss,
-                    "train_loss": last_losses["train"],
-                    "val_loss": last_losses["val"],
-                }
-                checkpoints.save(step, state, meta, val_loss=last_losses["val"])
-            t_last, step_last = time.perf_counter(), step  # evaluation time is not training time
-        if step >= config.max_iters or config.eval_only:
-            break
+    with StopRequests(enabled=jax.process_count() == 1) as stop, bar:  # the bar is closed however the loop ends
+        while True:
+            if losses is None and (step % config.eval_interval == 0 or step == config.max_iters or config.eval_only):
+                losses = estimate_loss(eval_step, state.params, eval_batches, mesh)
+                for split, value in losses.items():
+                    if not math.isfinite(value):
+                        stop_on(value, f"the {split} loss", step)
+                last_losses = losses
+                if log:
+                    log.evaluation(step, losses["train"], losses["val"], float(schedule(step)))
+                if main:
+                    bar.write(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+                improved = losses["val"] < best_val_loss
+                best_val_loss = min(best_val_loss, losses["val"])
+                final = step == config.max_iters
+                if writing and step > 0 and step != saved_step and (improved or config.always_save_checkpoint or final):
+                    save(step, losses)
+                t_last, step_last = time.perf_counter(), step  # evaluation time is not training time
+            if step >= config.max_iters or config.eval_only:
+                break
+            if stop.signal_name is not None:
+                raise stop_here(stop.signal_name, step)
 
-        state, metrics = train_step(state, *shard_batch(next_batch(), mesh, batch_axis=1))
-        step += 1
-        if step % config.log_interval == 0 or step == config.max_iters:
-            loss = float(metrics["loss"])  # waits for the step to finish
-            if not math.isfinite(loss):
-                stop_on(loss, "the training loss", step)
-            now = time.perf_counter()
-            train_seconds += now - t_last
-            seconds_per_iter = (now - t_last) / (step - step_last)
-            t_last, step_last = now, step
-            tokens_per_sec = tokens_per_iter / seconds_per_iter
-            mfu = flops_per_iter / seconds_per_iter / peak
-            if main:
-                log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
-            bar.set_postfix(
-                loss=f"{loss:.4f}",
-                lr=f"{float(metrics['lr']):.2e}",
-                tok_s=f"{tokens_per_sec:,.0f}",
-                mfu=f"{100 * mfu:.1f}%",
-                refresh=False,
-            )
-        bar.update(step - bar.n)
-    bar.close()
+            state, metrics = train_step(state, *shard_batch(next_batch(), mesh, batch_axis=1))
+            step += 1
+            losses = None
+            if step % config.log_interval == 0 or step == config.max_iters:
+                loss = float(metrics["loss"])  # waits for the step to finish
+                if not math.isfinite(loss):
+                    stop_on(loss, "the training loss", step)
+                now = time.perf_counter()
+                train_seconds += now - t_last
+                seconds_per_iter = (now - t_last) / (step - step_last)
+                t_last, step_last = now, step
+                tokens_per_sec = tokens_per_iter / seconds_per_iter
+                mfu = flops_per_iter / seconds_per_iter / peak
+                if log:
+                    log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
+                bar.set_postfix(
+                    loss=f"{loss:.4f}",
+                    lr=f"{float(metrics['lr']):.2e}",
+                    tok_s=f"{tokens_per_sec:,.0f}",
+                    mfu=f"{100 * mfu:.1f}%",
+                    refresh=False,
+                )
+            bar.update(step - bar.n)
     if step > first_step and not config.eval_only:
         say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
-    checkpoints.wait()
-    checkpoints.close()
+    if writing:
+        checkpoints.wait()
+        checkpoints.close()
     return state, best_val_loss, last_losses

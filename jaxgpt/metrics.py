@@ -1,11 +1,16 @@
 """What training writes for people: metrics.jsonl (one JSON object per logged step or
-evaluation) and loss.png (the curves so far, redrawn at each evaluation)."""
+evaluation) and loss.png (the curves so far, redrawn at each evaluation).
+
+The file is one history: a resumed run first drops the records past the step it restored (those
+steps are trained again), rewriting the file atomically, so no step appears twice. A line cut
+short by a crash is skipped when reading."""
 
 from __future__ import annotations
 
 import json
 import pathlib
 
+from jaxgpt.atomic import write_atomically
 from jaxgpt.viz import plot_losses
 
 
@@ -32,9 +37,28 @@ class MetricsLog:
 
     def evaluation(self, step: int, train_loss: float, val_loss: float, lr: float) -> None:
         self._append({"iter": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
+        self.plot()
+
+    def plot(self) -> None:
         plot_losses(self.records(), self.out_dir / "loss.png")
 
     def records(self) -> list[dict]:
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        records = []
+        for line in self.path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line cut short by a crash
+                continue
+            if isinstance(record, dict) and isinstance(record.get("iter"), int):
+                records.append(record)
+        return records
+
+    def keep_until(self, step: int) -> None:
+        """Resuming from `step`: drop every record after it (and any damaged line), then redraw."""
+        if not self.path.exists():
+            return
+        kept = [record for record in self.records() if record["iter"] <= step]
+        write_atomically(self.path, "".join(json.dumps(record) + "\n" for record in kept))
+        self.plot()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pathlib
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgpt.checkpoint import CheckpointError, Checkpoints
+from jaxgpt.checkpoint import CheckpointError
 from jaxgpt.config import TransformerConfig
 from jaxgpt.loop import (
     TrainState,
@@ -20,10 +19,12 @@ from jaxgpt.loop import (
     cast_params,
     init_train_state,
     make_optimizer,
+    restored_losses,
     token_cross_entropy,
     training_loop,
 )
 from jaxgpt.params import count_params
+from jaxgpt.run_dir import RunDir
 from jaxgpt.sharding import check_divisible, data_mesh, shard_state
 from jaxgpt.tasks import BOS, EOS, PAD, TASKS, TaskSampler
 from jaxgpt.train_config import DTYPES, TrainConfig
@@ -219,24 +220,42 @@ def _example_inputs(task):
     return np.zeros((1, task.src_len), np.int32), np.zeros((1, task.tgt_len), np.int32)
 
 
+def seq2seq_abstract_state(meta: dict, mesh) -> TrainState:
+    """The shapes of the train state a seq2seq checkpoint holds, from its JSON."""
+    if meta.get("kind") != "seq2seq":
+        raise CheckpointError(
+            f"this is a {meta.get('kind', 'gpt')} checkpoint, not a seq2seq one: use scripts/train.py"
+        )
+    config = TrainConfig(**meta["train"])
+    model = Transformer(TransformerConfig(**meta["model"]))
+    example_inputs = _example_inputs(TASKS[meta["task"]])
+    return abstract_train_state(model, make_optimizer(config), mesh, example_inputs, config.dropout_rng)
+
+
 def train_seq2seq(
     config: TrainConfig,
     task_name: str = "reverse",
     model_config: TransformerConfig | None = None,
     progress: bool = True,
     echo=print,
+    move_old_run: bool = False,
 ) -> Seq2SeqResult:
     """Train the encoder-decoder Transformer on a synthetic task with the shared training loop;
-    init_from="resume" continues the run in out_dir (model, task and sampler from its checkpoint)."""
-    checkpoints = Checkpoints(pathlib.Path(config.out_dir), keep=config.keep_checkpoints)
+    init_from="resume" continues the run in out_dir (model, task and sampler from its newest
+    verified checkpoint). A new run stops before writing anything if out_dir holds another run,
+    unless `move_old_run` renames that folder first."""
+    if config.init_from not in ("scratch", "resume"):
+        raise ValueError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
+    if config.init_from == "scratch" and task_name not in TASKS:
+        raise ValueError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
+    run = RunDir.for_training(config, "seq2seq", move_old_run)
+    mesh = data_mesh(spec=config.mesh)
+    check_divisible(config.batch_size, mesh)
+    restored = None
     if config.init_from == "resume":
-        if checkpoints.latest_step() is None:
-            raise CheckpointError(f"--init_from resume: no checkpoint in {config.out_dir}; train first")
-        meta = checkpoints.restore_meta()
-        model_config, task = TransformerConfig(**meta["model"]), TASKS[meta["task"]]
-    elif config.init_from == "scratch":
-        if task_name not in TASKS:
-            raise ValueError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
+        restored = run.resume(config, lambda meta: seq2seq_abstract_state(meta, mesh), echo)
+        model_config, task = TransformerConfig(**restored.meta["model"]), TASKS[restored.meta["task"]]
+    else:
         task = TASKS[task_name]
         model_config = dataclasses.replace(
             model_config or TransformerConfig.from_preset("transformer-tiny"),
@@ -245,20 +264,23 @@ def train_seq2seq(
             block_size=max(task.src_len, task.tgt_len),
             pad_id=PAD,
         )
-    else:
-        raise ValueError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
-    model, optimizer, mesh = Transformer(model_config), make_optimizer(config), data_mesh(spec=config.mesh)
-    check_divisible(config.batch_size, mesh)
+    model, optimizer = Transformer(model_config), make_optimizer(config)
     sampler = TaskSampler(task, config.seed, "train")
-    if config.init_from == "resume":
-        abstract_state = abstract_train_state(model, optimizer, mesh, _example_inputs(task), config.dropout_rng)
-        state, meta = checkpoints.restore(abstract_state)
-        sampler.state, best_val_loss = meta["sampler_state"], meta["best_val_loss"]
-        echo(f"resuming from iteration {meta['iter']} in {config.out_dir}")
+    if restored is not None:
+        state = restored.state
+        sampler.state, best_val_loss = restored.meta["sampler_state"], restored.meta["best_val_loss"]
+        echo(f"resuming from iteration {restored.step} in {run.path}")
     else:
         initial = init_train_state(model, optimizer, config.seed, None, _example_inputs(task), config.dropout_rng)
         state = shard_state(initial, mesh)
         best_val_loss = math.inf
+    run_config = {
+        "kind": "seq2seq",
+        "task": task.name,
+        "model": dataclasses.asdict(model_config),
+        "train": dataclasses.asdict(config),
+    }
+    checkpoints = run.start(config, run_config, move_old_run, echo)
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * (task.src_len + task.tgt_len)
     n_params = count_params(state.params)
@@ -269,15 +291,6 @@ def train_seq2seq(
         split_sampler = TaskSampler(task, config.seed + {"train": 1, "val": 2}[split], split)
         return [split_sampler.sample(B) for _ in range(config.eval_iters)]
 
-    def checkpoint_meta():
-        return {
-            "kind": "seq2seq",
-            "task": task.name,
-            "model": dataclasses.asdict(model_config),
-            "train": dataclasses.asdict(config),
-            "sampler_state": sampler.state,
-        }
-
     state, best_val_loss, last_losses = training_loop(
         config,
         state,
@@ -285,12 +298,13 @@ def train_seq2seq(
         optimizer,
         next_batch=lambda: sampler.sample(A, B),
         eval_batches=eval_batches,
-        checkpoint_meta=checkpoint_meta,
+        checkpoint_meta=lambda: {**run_config, "sampler_state": sampler.state},
         checkpoints=checkpoints,
         mesh=mesh,
         tokens_per_iter=tokens_per_iter,
         flops_per_iter=6 * n_params * tokens_per_iter,
         best_val_loss=best_val_loss,
+        last_losses=restored_losses(restored),
         progress=progress,
     )
     return Seq2SeqResult(state, model_config, task, best_val_loss, last_losses)

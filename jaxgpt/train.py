@@ -9,14 +9,13 @@ model (from scratch, a checkpoint, or GPT-2's weights) and its state, then runs 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import pathlib
 from typing import Any
 
 import jax.numpy as jnp
 
-from jaxgpt.checkpoint import CheckpointError, Checkpoints
+from jaxgpt.checkpoint import CheckpointError, Checkpoints, warn_on_stderr
 from jaxgpt.config import GPTConfig
 from jaxgpt.data import BatchSampler, DataError, Dataset, load_text
 from jaxgpt.distributed import is_main_process
@@ -33,6 +32,7 @@ from jaxgpt.loop import (  # noqa: F401 - re-exported
     make_optimizer,
     make_train_step,
     noam_schedule,
+    restored_losses,
     token_cross_entropy,
     training_loop,
     use_compilation_cache,
@@ -40,6 +40,7 @@ from jaxgpt.loop import (  # noqa: F401 - re-exported
 from jaxgpt.mfu import flops_per_token
 from jaxgpt.params import count_params
 from jaxgpt.pretrained import load_gpt2
+from jaxgpt.run_dir import RunDir
 from jaxgpt.sharding import check_divisible, data_mesh, shard_state
 from jaxgpt.tokenizer import BPETokenizer, tokenizer_from_dict
 from jaxgpt.train_config import (  # noqa: F401 - re-exported
@@ -90,20 +91,27 @@ class TrainResult:
     last_losses: dict  # the final evaluation's {"train": ..., "val": ...}
 
 
-def restore_model(out_dir, checkpoint: str | int = "latest", mesh=None):
-    """(model, params, tokenizer, meta) from a checkpoint folder. `checkpoint` is "latest",
-    "best" (lowest validation loss) or an iteration number."""
-    checkpoints = Checkpoints(out_dir, create=False)
-    step = {"latest": checkpoints.latest_step, "best": checkpoints.best_step}.get(checkpoint, lambda: checkpoint)()
-    meta = checkpoints.restore_meta(step)
-    model = GPT(GPTConfig(**meta["model"]))
-    optimizer = make_optimizer(TrainConfig(**meta["train"]))
+def restore_model(out_dir, checkpoint: str | int = "latest", mesh=None, warn=warn_on_stderr):
+    """(model, params, tokenizer, meta) from a GPT run's folder. `checkpoint` is "latest", "best"
+    (lowest validation loss) or an iteration number. The checkpoint is verified first; if
+    "latest" or "best" is damaged, the next one that verifies is used, with a warning."""
+    RunDir(out_dir).check_readable("gpt", "use it")
     mesh = data_mesh() if mesh is None else mesh
-    train_config = TrainConfig(**meta["train"])
-    abstract_state = abstract_train_state(model, optimizer, mesh, dropout_rng=train_config.dropout_rng)
-    state, meta = checkpoints.restore(abstract_state, meta["iter"])
+    checkpoints = Checkpoints(out_dir, warn=warn)
+    restored = checkpoints.restore(lambda meta: gpt_abstract_state(meta, mesh), checkpoint)
     checkpoints.close()
-    return model, state.params, tokenizer_from_dict(meta["tokenizer"]), meta
+    meta = restored.meta
+    return GPT(GPTConfig(**meta["model"])), restored.state.params, tokenizer_from_dict(meta["tokenizer"]), meta
+
+
+def gpt_abstract_state(meta: dict, mesh) -> TrainState:
+    """The shapes of the train state a GPT checkpoint holds, from its JSON (raises if it is not a GPT's)."""
+    if meta.get("kind", "gpt") != "gpt":
+        raise CheckpointError(f"this is a {meta['kind']} checkpoint, not a GPT's: use scripts/train_seq2seq.py")
+    train_config = TrainConfig(**meta["train"])
+    model = GPT(GPTConfig(**meta["model"]))
+    tokenizer_from_dict(meta["tokenizer"])  # a checkpoint whose tokenizer is unreadable is no use
+    return abstract_train_state(model, make_optimizer(train_config), mesh, dropout_rng=train_config.dropout_rng)
 
 
 def load_data(config: TrainConfig, tokenizer=None) -> Dataset:
@@ -139,27 +147,30 @@ def train(
     progress: bool = True,
     echo=print,
     model_overrides: dict | None = None,
+    move_old_run: bool = False,
 ) -> TrainResult:
     """Train a GPT as `config` says and return the final state. `model_config` is the model to
     build from scratch (its vocab_size is set from the data); with init_from="resume" the model,
-    tokenizer, state and sampler all come from the latest checkpoint in out_dir; with a GPT-2
-    name or weights path, training starts from those weights (`model_overrides` may set
-    dropout and crop block_size) with GPT-2's BPE tokenizer."""
-    out_dir = pathlib.Path(config.out_dir)
+    tokenizer, state and sampler all come from the newest verified checkpoint in out_dir; with a
+    GPT-2 name or weights path, training starts from those weights (`model_overrides` may set
+    dropout and crop block_size) with GPT-2's BPE tokenizer. A new run stops before writing
+    anything if out_dir holds another run, unless `move_old_run` renames that folder first."""
     if not is_main_process():  # in a multi-process run only process 0 speaks and writes files
         echo = lambda *_: None  # noqa: E731
-    checkpoints = Checkpoints(out_dir, keep=config.keep_checkpoints)
-    tokenizer, pretrained_params = None, None
+    config.check_sources()
+    run = RunDir.for_training(config, "gpt", move_old_run)
+    mesh = data_mesh(spec=config.mesh)
+    tokenizer, pretrained_params, restored = None, None, None
     if config.init_from == "resume":
-        if checkpoints.latest_step() is None:
-            raise CheckpointError(f"--init_from resume: no checkpoint in {out_dir}; train first, or fix --out_dir")
-        meta = checkpoints.restore_meta()
+        restored = run.resume(config, lambda meta: gpt_abstract_state(meta, mesh), echo)
+        meta = restored.meta
         model_config, tokenizer = GPTConfig(**meta["model"]), tokenizer_from_dict(meta["tokenizer"])
     elif config.init_from != "scratch":
         model_config, pretrained_params = load_pretrained(config.init_from, model_overrides or {})
         tokenizer = BPETokenizer.gpt2()
     elif model_config is None:
         raise ValueError("train() needs a model_config to start from scratch")
+    check_divisible(config.batch_size, mesh)
     data = load_data(config, tokenizer)
     if pretrained_params is None:
         model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
@@ -169,16 +180,15 @@ def train(
             f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)"
         )
     model, optimizer = GPT(model_config), make_optimizer(config)
-    mesh = data_mesh(spec=config.mesh)
-    check_divisible(config.batch_size, mesh)
     block_size = model_config.block_size
+    data.check_block_size(block_size)
     sampler = BatchSampler(data.train, block_size, seed=config.seed)
 
-    if config.init_from == "resume":
-        state, meta = checkpoints.restore(abstract_train_state(model, optimizer, mesh, dropout_rng=config.dropout_rng))
-        sampler.state = meta["sampler_state"]
-        best_val_loss = meta["best_val_loss"]
-        echo(f"resuming from iteration {meta['iter']} in {out_dir}")
+    if restored is not None:
+        state = restored.state
+        sampler.state = restored.meta["sampler_state"]
+        best_val_loss = restored.meta["best_val_loss"]
+        echo(f"resuming from iteration {restored.step} in {run.path}")
     else:
         if pretrained_params is not None:
             echo(f"starting from the pretrained weights of {config.init_from}")
@@ -186,11 +196,8 @@ def train(
             init_train_state(model, optimizer, config.seed, pretrained_params, dropout_rng=config.dropout_rng), mesh
         )
         best_val_loss = math.inf
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if is_main_process():
-        (out_dir / "config.json").write_text(
-            json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2)
-        )
+    run_config = {"kind": "gpt", "model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
+    checkpoints = run.start(config, run_config, move_old_run, echo)
 
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * block_size
@@ -200,13 +207,7 @@ def train(
     loss_fn = language_model_loss(model, config)
 
     def checkpoint_meta():
-        return {
-            "kind": "gpt",
-            "model": dataclasses.asdict(model_config),
-            "train": dataclasses.asdict(config),
-            "tokenizer": data.tokenizer.to_dict(),
-            "sampler_state": sampler.state,
-        }
+        return {**run_config, "tokenizer": data.tokenizer.to_dict(), "sampler_state": sampler.state}
 
     state, best_val_loss, last_losses = training_loop(
         config,
@@ -221,6 +222,7 @@ def train(
         tokens_per_iter=tokens_per_iter,
         flops_per_iter=flops_per_iter,
         best_val_loss=best_val_loss,
+        last_losses=restored_losses(restored),
         progress=progress,
     )
     return TrainResult(state, model_config, data.tokenizer, best_val_loss, last_losses)

@@ -8,11 +8,12 @@ import pathlib
 import jax
 import jax.numpy as jnp
 
-from jaxgpt.data import DATASETS
+from jaxgpt.data import DATASETS, check_data_file
 from jaxgpt.pretrained import GPT2_REPOS
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 DROPOUT_RNGS = ("threefry2x32", "rbg", "unsafe_rbg")  # jax.random's implementations
+LR_SCHEDULES = ("cosine", "noam")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,24 +77,30 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
-        if self.lr_schedule not in ("cosine", "noam"):
-            raise ValueError(f"lr_schedule={self.lr_schedule!r} is not one of cosine, noam")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule={self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
         if self.lr_schedule == "noam" and self.warmup_iters < 1:
             raise ValueError(f"lr_schedule='noam' needs warmup_iters >= 1, got {self.warmup_iters}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing={self.label_smoothing} must be in [0, 1)")
         if self.weight_decay < 0 or self.grad_clip < 0 or self.peak_flops < 0:
             raise ValueError("weight_decay, grad_clip and peak_flops must be >= 0")
+        if self.dropout_rng not in DROPOUT_RNGS:
+            raise ValueError(f"dropout_rng={self.dropout_rng!r} is not one of {', '.join(DROPOUT_RNGS)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
+
+    def check_sources(self) -> None:
+        """The weights and data named exist: checked by the trainer before anything is loaded (a
+        config read back from a checkpoint is not checked: its data may have moved since)."""
         if self.init_from not in ("scratch", "resume", *GPT2_REPOS) and not pathlib.Path(self.init_from).exists():
             raise ValueError(
                 f"init_from={self.init_from!r} is not scratch, resume, one of {', '.join(GPT2_REPOS)} "
                 "or a path to GPT-2 weights in Hugging Face's layout"
             )
-        if self.dropout_rng not in DROPOUT_RNGS:
-            raise ValueError(f"dropout_rng={self.dropout_rng!r} is not one of {', '.join(DROPOUT_RNGS)}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
-        if self.data_file is None and self.dataset not in DATASETS and not pathlib.Path(self.dataset).is_dir():
+        if self.data_file is not None:
+            check_data_file(self.data_file)
+        elif self.dataset not in DATASETS and not pathlib.Path(self.dataset).is_dir():
             raise ValueError(
                 f"dataset={self.dataset!r} is not one of {', '.join(DATASETS)} nor a folder made by "
                 "scripts/prepare.py; or pass --data_file"

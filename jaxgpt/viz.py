@@ -8,19 +8,17 @@ display or changes the backend of the caller.
 from __future__ import annotations
 
 import math
-import os
-import pathlib
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from jaxgpt.atomic import atomic_path
+
 
 def save(fig: Figure, path) -> Figure:
     """Write `fig` as a PNG; a reader never sees a half-written file."""
-    path = pathlib.Path(path)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     return fig
 
 

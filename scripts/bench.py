@@ -31,26 +31,47 @@ def fastest(best: dict | None, result: dict) -> dict:
     return result if best is None or result["ms_per_iter"] < best["ms_per_iter"] else best
 
 
-def main():
+def bench_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", choices=list(GPT_PRESETS), default=default_preset())
-    parser.add_argument("--batch_size", type=int, default=None, help="default: the preset's training recipe")
-    parser.add_argument("--vocab_size", type=int, default=None, help="default: the preset's (50304 pads GPT-2's)")
-    parser.add_argument("--block_size", type=int, default=None, help="default: the preset's")
-    parser.add_argument("--iters", type=int, default=20, help="steps per timed window (the fastest of 3 counts)")
-    parser.add_argument("--rounds", type=int, default=3, help="--vs-torch: rounds of taking turns (default: 3)")
-    parser.add_argument("--remat", action="store_true", help="recompute each block's activations in the backward")
-    parser.add_argument("--skip_generation", action="store_true")
-    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
-    parser.add_argument("--attention_impl", choices=["manual", "xla", "cudnn"], default="manual")
-    parser.add_argument("--gen_preset", choices=list(GPT_PRESETS), default="shakespeare-char")
-    parser.add_argument("--gen_tokens", type=int, default=500)
-    parser.add_argument(
+    add = parser.add_argument
+    add(
+        "--preset",
+        choices=list(GPT_PRESETS),
+        default=default_preset(),
+        help="model size and training recipe to time (default: %(default)s, this machine's training default)",
+    )
+    add("--batch_size", type=int, default=None, help="sequences per step (default: the preset's training recipe)")
+    add("--vocab_size", type=int, default=None, help="vocabulary size (default: the preset's; 50304 pads GPT-2's)")
+    add("--block_size", type=int, default=None, help="context length (default: the preset's)")
+    add("--iters", type=int, default=20, help="steps per timed window; the fastest of 3 counts (default: %(default)s)")
+    add("--rounds", type=int, default=3, help="--vs-torch: rounds of taking turns (default: %(default)s)")
+    add("--remat", action="store_true", help="recompute each block's activations in the backward (default: off)")
+    add("--skip_generation", action="store_true", help="time the train step only (default: off)")
+    add("--dtype", choices=["float32", "bfloat16"], default="float32", help="compute dtype (default: %(default)s)")
+    add(
+        "--attention_impl",
+        choices=["manual", "xla", "cudnn"],
+        default="manual",
+        help="manual einsums, or jax.nn.dot_product_attention's xla or cudnn kernel (default: %(default)s)",
+    )
+    add(
+        "--gen_preset",
+        choices=list(GPT_PRESETS),
+        default="shakespeare-char",
+        help="model whose generation speed is timed (default: %(default)s)",
+    )
+    add("--gen_tokens", type=int, default=500, help="tokens to generate per timing (default: %(default)s)")
+    add(
         "--vs-torch",
         dest="vs_torch",
         action="store_true",
-        help="also time transformers' GPT2LMHeadModel (PyTorch) on the same work, in this process",
+        help="also time transformers' GPT2LMHeadModel (PyTorch) on the same work, in this process (default: off)",
     )
+    return parser
+
+
+def main():
+    parser = bench_parser()
     args = parser.parse_args()
 
     sizes = {name: getattr(args, name) for name in ("vocab_size", "block_size") if getattr(args, name)}

@@ -34,7 +34,10 @@ def shakespeare_path() -> pathlib.Path:
 
 
 # the slowest tests start first: two workers then finish together instead of one waiting on the other
-SLOWEST_FIRST = ("test_notebooks.py", "test_multiprocess.py", "test_parallel.py")
+SLOWEST_FIRST = ("test_notebooks.py", "test_faults.py", "test_multiprocess.py", "test_parallel.py")
+# A module whose fixtures train a model once for all its tests marks itself
+# `pytestmark = pytest.mark.xdist_group(name)`: with --dist loadgroup (pyproject.toml) its tests then
+# share one worker, and the other worker does not train the same model again.
 
 
 def pytest_collection_modifyitems(items):

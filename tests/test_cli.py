@@ -1,14 +1,23 @@
 """scripts/train.py and scripts/sample.py: a real run end to end, and one-line errors for bad input."""
 
+import errno
 import json
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from jaxgpt.cli import run, sample_main, train_main
+import jaxgpt.checkpoint as checkpoint_module
+from jaxgpt.checkpoint import write_manifest
+from jaxgpt.cli import prepare_main, run, sample_main, seq2seq_main, train_main
+from jaxgpt.data import Dataset
+from jaxgpt.train import restore_model
+
+pytestmark = pytest.mark.xdist_group("test_cli")  # one worker builds the module's fixtures (conftest.py)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=32", "--block_size=32", "--batch_size=4", "--eval_iters=2"]
@@ -84,49 +93,325 @@ def test_errors_from_the_real_script_are_one_line_without_traceback(tmp_path):
     ]
 
 
-def run_main(monkeypatch, capsys, main, *argv):
-    monkeypatch.setattr(sys, "argv", ["script.py", *argv])
+def run_main(monkeypatch, capsys, main, *argv, script="train.py"):
+    """(exit code, the one line it said) of a script's main run as the script runs it; a progress
+    bar (a training run that got going) may come before the line, nothing else."""
+    monkeypatch.setattr(sys, "argv", [script, *argv])
     with pytest.raises(SystemExit) as exit_info:
         run(main)
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return exit_info.value.code, lines[0]
+    lines = [line for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.strip()]
+    assert lines and not any(re.search(r"\d+/\d+ \[", line) is None for line in lines[:-1]), lines
+    return exit_info.value.code, lines[-1]
 
 
-@pytest.mark.parametrize(
-    "argv,message",
-    [
-        (["--bogus=1"], "unrecognized arguments: --bogus=1"),
-        (["--n_layer=two"], "argument --n_layer: invalid int value: 'two'"),
-        (["--bias=maybe"], "argument --bias: expected True or False, got 'maybe'"),
-        (["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'"),
-        (["--n_embd=100", "--n_head=3"], "n_embd=100 is not divisible by n_head=3"),
-        (["--learning_rate=-1"], "learning_rate=-1.0 must be > 0"),
-        (["--data_file=/no/such.txt"], "data file /no/such.txt does not exist"),
-        (["--batch_size=3", "--data_file=SHAKESPEARE"], "batch_size=3 is not divisible by the 2 devices of the mesh"),
-        (["--init_from=resume", "--out_dir=EMPTY"], "--init_from resume: no checkpoint in"),
-        (["--mesh=data=3", "--data_file=SHAKESPEARE"], "--mesh 'data=3' needs 3 devices, but 2 are present"),
-        (["--mesh=model=2", "--data_file=SHAKESPEARE"], "write it as data=N or data=N,fsdp=M"),
-    ],
-)
-def test_bad_training_input_is_one_line_and_exit_code_2(monkeypatch, capsys, tmp_path, shakespeare_path, argv, message):
-    argv = [a.replace("SHAKESPEARE", str(shakespeare_path)).replace("EMPTY", str(tmp_path / "empty")) for a in argv]
-    code, line = run_main(monkeypatch, capsys, train_main, f"--out_dir={tmp_path / 'out'}", *argv)
-    assert code == 2 and message in line
+MAINS = {"train.py": train_main, "sample.py": sample_main, "train_seq2seq.py": seq2seq_main, "prepare.py": prepare_main}
+
+# Every bad input: (script, what is wrong, flags, the error's words, exit code). The README's table
+# "Bad input" lists each `what`. The {FOLDERS} are made by `folders` below; {RUN} is a copy of a
+# finished GPT run (iterations 10, 20, 30), and the others are copies of it changed as named.
+BAD_INPUT = [
+    ("train.py", "an unknown flag", ["--bogus=1"], "unrecognized arguments: --bogus=1", 2),
+    ("train.py", "a value of the wrong type", ["--n_layer=two"], "argument --n_layer: invalid int value: 'two'", 2),
+    ("train.py", "a boolean that is not True or False", ["--bias=maybe"], "expected True or False, got 'maybe'", 2),
+    ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
+    ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
+    (
+        "train.py",
+        "a model that does not fit together",
+        ["--n_embd=100", "--n_head=3"],
+        "n_embd=100 is not divisible by n_head=3",
+        2,
+    ),
+    ("train.py", "a number out of range", ["--learning_rate=-1"], "learning_rate=-1.0 must be > 0", 2),
+    (
+        "train.py",
+        "a data file that does not exist",
+        ["--data_file=/no/such.txt"],
+        "data file /no/such.txt does not exist",
+        2,
+    ),
+    ("train.py", "an unknown dataset", ["--dataset=wikitext"], "dataset='wikitext' is not one of", 2),
+    (
+        "train.py",
+        "weights that do not exist",
+        ["--init_from=/no/gpt2"],
+        "init_from='/no/gpt2' is not scratch, resume",
+        2,
+    ),
+    (
+        "train.py",
+        "a batch the devices do not divide",
+        ["--batch_size=3", "--data_file={DATA}"],
+        "batch_size=3 is not divisible by the 2 devices",
+        2,
+    ),
+    (
+        "train.py",
+        "a mesh larger than the machine",
+        ["--mesh=data=3", "--data_file={DATA}"],
+        "--mesh 'data=3' needs 3 devices, but 2 are present",
+        2,
+    ),
+    (
+        "train.py",
+        "a mesh in the wrong format",
+        ["--mesh=model=2", "--data_file={DATA}"],
+        "write it as data=N or data=N,fsdp=M",
+        2,
+    ),
+    (
+        "train.py",
+        "a context longer than the data",
+        ["--data_file={SHORT}", "--block_size=64"],
+        "too few for block_size=64",
+        2,
+    ),
+    ("train.py", "out_dir is a file", ["--data_file={DATA}", "--out_dir={A_FILE}"], "is a file, not a folder", 2),
+    ("train.py", "out_dir is under a file", ["--data_file={DATA}", "--out_dir={A_FILE}/run"], "is under", 2),
+    ("train.py", "out_dir is not writable", ["--data_file={DATA}", "--out_dir=/proc/jaxgpt-run"], "is not writable", 2),
+    (
+        "train.py",
+        "out_dir holds another run",
+        ["--data_file={DATA}", "--out_dir={RUN}"],
+        "already holds a run (config.json, metrics.jsonl, loss.png, checkpoints 10, 20, 30): pass --init_from resume to continue it, another --out_dir, or --move_old_run True",
+        2,
+    ),
+    (
+        "train.py",
+        "resume from a folder that does not exist",
+        ["--init_from=resume", "--out_dir={MISSING}"],
+        "does not exist; train first, or fix --out_dir",
+        2,
+    ),
+    (
+        "train.py",
+        "resume from a folder without checkpoints",
+        ["--init_from=resume", "--out_dir={EMPTY}"],
+        "--init_from resume: no checkpoint in",
+        2,
+    ),
+    (
+        "train.py",
+        "resume a finished run",
+        ["--init_from=resume", "--out_dir={RUN}", "--max_iters=30"],
+        "is already at iteration 30, max_iters=30: raise --max_iters to continue",
+        2,
+    ),
+    (
+        "train.py",
+        "resume a run of the other kind",
+        ["--init_from=resume", "--out_dir={SEQ2SEQ_RUN}"],
+        "holds an encoder-decoder (seq2seq) run, not a GPT run: resume it with scripts/train_seq2seq.py",
+        2,
+    ),
+    (
+        "train.py",
+        "a config.json edited into nonsense",
+        ["--init_from=resume", "--out_dir={NONSENSE_CONFIG}", "--max_iters=40"],
+        "config.json is not a jaxgpt run's config",
+        2,
+    ),
+    (
+        "train.py",
+        "checkpoint metadata edited by hand",
+        ["--init_from=resume", "--out_dir={EDITED_META}", "--max_iters=40"],
+        "no usable checkpoint in",
+        2,
+    ),
+    (
+        "train.py",
+        "every checkpoint damaged",
+        ["--init_from=resume", "--out_dir={DAMAGED}", "--max_iters=40"],
+        "bytes instead of",
+        2,
+    ),
+    (
+        "train.py",
+        "a disk that fills up during a save",
+        [*TINY_FLAGS, "--data_file={DATA}", "--out_dir={DISK_FULL}", "--max_iters=4", "--eval_interval=4"],
+        "could not save checkpoint 4 in",
+        2,
+    ),
+    (
+        "sample.py",
+        "a negative number of tokens",
+        ["--out_dir={MISSING}", "--max_new_tokens=-5"],
+        "max_new_tokens=-5 must be an integer >= 0",
+        2,
+    ),
+    ("sample.py", "top_k below 1", ["--out_dir={MISSING}", "--top_k=0"], "top_k=0 must be >= 1", 2),
+    ("sample.py", "top_p outside (0, 1]", ["--out_dir={MISSING}", "--top_p=1.5"], "top_p=1.5 must be in (0, 1]", 2),
+    (
+        "sample.py",
+        "a negative temperature",
+        ["--out_dir={MISSING}", "--temperature=-1"],
+        "temperature=-1.0 must be >= 0",
+        2,
+    ),
+    (
+        "sample.py",
+        "no samples asked for",
+        ["--out_dir={MISSING}", "--num_samples=0"],
+        "--num_samples=0 must be >= 1",
+        2,
+    ),
+    (
+        "sample.py",
+        "a prompt file that does not exist",
+        ["--out_dir={MISSING}", "--start=FILE:/no/prompt.txt"],
+        "prompt file /no/prompt.txt does not exist",
+        2,
+    ),
+    ("sample.py", "an empty prompt", ["--out_dir={MISSING}", "--start="], "the prompt is empty", 2),
+    (
+        "sample.py",
+        "a checkpoint name that is not one",
+        ["--out_dir={MISSING}", "--checkpoint=newest"],
+        "--checkpoint='newest' must be best, latest or an iteration number",
+        2,
+    ),
+    (
+        "sample.py",
+        "a run folder that does not exist",
+        ["--out_dir={MISSING}"],
+        "does not exist: train first, or pass the --out_dir of a training run",
+        2,
+    ),
+    (
+        "sample.py",
+        "a checkpoint that does not exist",
+        ["--out_dir={RUN}", "--checkpoint=7"],
+        "no checkpoint for step 7",
+        2,
+    ),
+    (
+        "sample.py",
+        "a prompt with characters the model does not know",
+        ["--out_dir={RUN}", "--start=ROMEO: ☃"],
+        "1 character(s) outside the tokenizer's 65-character vocabulary: '☃'",
+        2,
+    ),
+    (
+        "sample.py",
+        "a prompt longer than the context",
+        ["--out_dir={RUN}", "--start=" + "a" * 33],
+        "the prompt has 33 tokens, more than the model's block_size=32",
+        2,
+    ),
+    (
+        "sample.py",
+        "a run of the other kind",
+        ["--out_dir={SEQ2SEQ_RUN}"],
+        "holds an encoder-decoder (seq2seq) run, not a GPT run: use it with scripts/train_seq2seq.py",
+        2,
+    ),
+    (
+        "sample.py",
+        "a config.json edited into nonsense",
+        ["--out_dir={NONSENSE_CONFIG}"],
+        "config.json is not a jaxgpt run's config",
+        2,
+    ),
+    ("sample.py", "every checkpoint damaged", ["--out_dir={DAMAGED}"], "no usable checkpoint in", 2),
+    (
+        "train_seq2seq.py",
+        "resume a run of the other kind",
+        ["--init_from=resume", "--out_dir={RUN}"],
+        "holds a GPT run, not an encoder-decoder (seq2seq) run: resume it with scripts/train.py",
+        2,
+    ),
+    (
+        "train_seq2seq.py",
+        "checkpoints of the other kind, without config.json",
+        ["--init_from=resume", "--out_dir={NO_CONFIG}", "--max_iters=40"],
+        "this is a gpt checkpoint, not a seq2seq one: use scripts/train.py",
+        2,
+    ),
+    ("train_seq2seq.py", "out_dir holds another run", ["--out_dir={RUN}"], "already holds a run", 2),
+    ("train_seq2seq.py", "a beam of 0", ["--beam_size=0"], "--beam_size=0 must be >= 1", 2),
+    ("train_seq2seq.py", "an unknown task", ["--task=translate"], "argument --task: invalid choice: 'translate'", 2),
+    (
+        "prepare.py",
+        "a folder that holds prepared data",
+        ["--data_file={DATA}", "--out_dir={PREPARED}"],
+        "already holds prepared data (train.bin, val.bin, meta.json)",
+        2,
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    "argv,message",
-    [
-        (["--start=ROMEO: ☃"], "1 character(s) outside the tokenizer's 65-character vocabulary: '☃'"),
-        (["--start=" + "a" * 33], "the prompt has 33 tokens, more than the model's block_size=32"),
-        (["--max_new_tokens=-5"], "max_new_tokens=-5 must be an integer >= 0"),
-        (["--start=FILE:/no/prompt.txt"], "prompt file /no/prompt.txt does not exist"),
-        (["--checkpoint=newest"], "--checkpoint='newest' must be best, latest or an iteration number"),
-        (["--checkpoint=7"], "no checkpoint for step 7"),
-    ],
-)
-def test_bad_sampling_input_is_one_line_and_exit_code_2(monkeypatch, capsys, trained_run, argv, message):
-    out_dir, _ = trained_run
-    code, line = run_main(monkeypatch, capsys, sample_main, f"--out_dir={out_dir}", *argv)
-    assert code == 2 and message in line
+def damage_every_checkpoint(run_dir: pathlib.Path, file_name: str, edit) -> None:
+    for step in (10, 20, 30):
+        path = next(p for p in sorted((run_dir / str(step)).rglob("*")) if p.is_file() and p.match(file_name))
+        path.write_bytes(edit(path.read_bytes()))
+
+
+@pytest.fixture
+def folders(tmp_path, trained_run, shakespeare_path, monkeypatch):
+    """The folders and files the BAD_INPUT flags name."""
+    run_dir, _ = trained_run
+    made = {"DATA": shakespeare_path, "MISSING": tmp_path / "missing", "EMPTY": tmp_path / "empty"}
+    made["EMPTY"].mkdir()
+    made["A_FILE"] = tmp_path / "a-file"
+    made["A_FILE"].write_text("not a folder")
+    made["SHORT"] = tmp_path / "short.txt"
+    made["SHORT"].write_text("To be, or not to be: that is the question.\n" * 2)
+    for name in ("RUN", "SEQ2SEQ_RUN", "NONSENSE_CONFIG", "EDITED_META", "DAMAGED", "NO_CONFIG"):
+        made[name] = tmp_path / name.lower()
+        shutil.copytree(run_dir, made[name])
+    config = json.loads((made["SEQ2SEQ_RUN"] / "config.json").read_text())
+    (made["SEQ2SEQ_RUN"] / "config.json").write_text(json.dumps({**config, "kind": "seq2seq"}))
+    (made["NONSENSE_CONFIG"] / "config.json").write_text('{"model": [1, 2')
+    damage_every_checkpoint(
+        made["EDITED_META"], "meta/metadata", lambda data: data.replace(b'"n_layer": 1', b'"n_layer": 9')
+    )
+    damage_every_checkpoint(made["DAMAGED"], "state/ocdbt.process_0/d/*", lambda data: data[: len(data) // 2])
+    (made["NO_CONFIG"] / "config.json").unlink()
+    made["PREPARED"] = tmp_path / "prepared"
+    Dataset.from_text("some text").save(made["PREPARED"])
+    made["DISK_FULL"] = tmp_path / "disk-full"
+
+    def no_space_left(folder):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "jaxgpt-checksums.json"))
+
+    monkeypatch.setattr(checkpoint_module, "write_manifest", no_space_left)  # only a save writes it
+    return made
+
+
+@pytest.mark.parametrize("script,what,argv,message,code", BAD_INPUT, ids=[f"{s}: {w}" for s, w, *_ in BAD_INPUT])
+def test_bad_input_is_one_line_and_an_exit_code(monkeypatch, capsys, folders, script, what, argv, message, code):
+    argv = [arg.format_map(folders) for arg in argv]
+    if script in ("train.py", "train_seq2seq.py") and not any(arg.startswith("--out_dir") for arg in argv):
+        argv.append(f"--out_dir={folders['MISSING']}")
+    exit_code, line = run_main(monkeypatch, capsys, MAINS[script], *argv, script=script)
+    assert exit_code == code and line.startswith(f"{script}: error: ") and message in line, line
+    assert not folders["MISSING"].exists()  # a failed start leaves no folder behind
+
+
+def test_a_save_that_fails_keeps_every_earlier_checkpoint(monkeypatch, capsys, folders):
+    """The disk fills at the second save: the first checkpoint stays complete and is named."""
+    write = write_manifest  # the real one (the fixture replaced the module's)
+    calls = []
+
+    def fill_at_second_save(folder):
+        calls.append(folder)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "jaxgpt-checksums.json"))
+        write(folder)
+
+    monkeypatch.setattr(checkpoint_module, "write_manifest", fill_at_second_save)
+    out_dir = folders["DISK_FULL"]
+    argv = ["--data_file=" + str(folders["DATA"]), f"--out_dir={out_dir}", "--max_iters=8", "--eval_interval=4"]
+    code, line = run_main(monkeypatch, capsys, train_main, *TINY_FLAGS, *argv)
+    assert (
+        code == 2 and f"could not save checkpoint 8 in {out_dir} (OSError: [Errno 28] No space left on device" in line
+    )
+    assert "checkpoints 4 are intact" in line and line.endswith("resume with --init_from resume")
+    assert restore_model(out_dir, "latest")[3]["iter"] == 4
+
+
+def test_the_readme_lists_every_bad_input():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Bad input", 1)[1].split("\n## ", 1)[0]
+    missing = [f"{script}: {what}" for script, what, *_ in BAD_INPUT if f"| {what} |" not in table]
+    assert not missing, missing

@@ -17,6 +17,8 @@ from jaxgpt import GPTConfig
 from jaxgpt.distributed import distributed_settings
 from jaxgpt.train import TrainConfig, restore_model, train
 
+pytestmark = pytest.mark.xdist_group("test_multiprocess")  # one worker builds the module's fixtures (conftest.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32, "dropout": 0.1}
 TRAINING = {

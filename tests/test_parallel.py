@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from conftest import FAST_COMPILE
 
+pytestmark = pytest.mark.xdist_group("test_parallel")  # one worker builds the module's fixtures (conftest.py)
+
 CHILD = textwrap.dedent(
     """
     import json, sys, tempfile
@@ -58,7 +60,7 @@ CHILD = textwrap.dedent(
         saved = Checkpoints(folder)
         saved.save(10, state, {"iter": 10})
         saved.wait()
-        restored, _ = Checkpoints(folder).restore(abstract_train_state(model, optimizer, one), step=10)
+        restored = Checkpoints(folder).restore(lambda meta: abstract_train_state(model, optimizer, one), 10).state
     result["restored devices"] = len(restored.params["wte"]["embedding"].sharding.device_set)
     _, second = run(one, restored, batches[10:])
     result["resumed on one device"] = first + second

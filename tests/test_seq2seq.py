@@ -12,6 +12,8 @@ from jaxgpt.seq2seq import SEQ2SEQ_RECIPE, beam_search, greedy_decode, label_smo
 from jaxgpt.tasks import EOS, PAD, TASKS, TaskSampler, is_held_out
 from jaxgpt.train import TrainConfig, learning_rate_schedule
 
+pytestmark = pytest.mark.xdist_group("test_seq2seq")  # one worker builds the module's fixtures (conftest.py)
+
 
 def test_label_smoothed_loss_equals_a_hand_computed_value():
     logits = jnp.array([[[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]]])  # one sequence, two positions, V = 3

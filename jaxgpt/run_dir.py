@@ -1,0 +1,180 @@
+"""The out_dir of a training run: one run per folder, and nothing written before training starts.
+
+A run folder holds one run: `config.json` (what is trained), `metrics.jsonl` and `loss.png` (how it
+went) and the checkpoints (one folder per iteration). A new run never writes into a folder that
+holds another run's files: it stops first, in one line, and names the ways on (resume that run,
+choose another --out_dir, or --move_old_run to rename the old run's folder; nothing is deleted).
+The folder is created only when training is about to start, so a run that fails to start (no
+data, a bad flag) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import tempfile
+
+import jax
+from jax.experimental import multihost_utils
+
+from jaxgpt.atomic import write_atomically
+from jaxgpt.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
+from jaxgpt.distributed import is_main_process
+from jaxgpt.metrics import MetricsLog
+
+CONFIG = "config.json"
+RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png")
+# the script that trains (and resumes) each kind of run
+TRAINERS = {"gpt": "scripts/train.py", "seq2seq": "scripts/train_seq2seq.py"}
+WHAT = {"gpt": "a GPT run", "seq2seq": "an encoder-decoder (seq2seq) run"}
+
+
+class RunDirError(ValueError):
+    """The out_dir cannot be used as asked; the message says why and what to do."""
+
+
+class RunDir:
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+
+    def check_location(self) -> None:
+        """The folder (or the first existing folder above it) must be a writable folder."""
+        existing = self.path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            where = "is a file" if existing == self.path else f"is under {existing}, which is a file"
+            raise RunDirError(f"--out_dir {self.path} {where}, not a folder: pass the path of a folder")
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as error:
+            raise RunDirError(
+                f"--out_dir {self.path} is not writable ({error.strerror or error}): choose a folder you can write to"
+            ) from None
+
+    def checkpoint_steps(self) -> list[int]:
+        if not self.path.is_dir():
+            return []
+        return sorted(int(p.name) for p in self.path.iterdir() if p.name.isdigit() and p.is_dir())
+
+    def run_contents(self) -> list[str]:
+        """What of a run this folder holds: its files, checkpoints and half-written checkpoints."""
+        if not self.path.is_dir():
+            return []
+        names = [name for name in RUN_FILES if (self.path / name).exists()]
+        steps = self.checkpoint_steps()
+        if steps:
+            names.append(f"checkpoint{'s' if len(steps) > 1 else ''} {', '.join(map(str, steps))}")
+        if any(ORBAX_TMP_SUFFIX in p.name for p in self.path.iterdir()):
+            names.append("a half-written checkpoint")
+        return names
+
+    def read_config(self) -> dict | None:
+        """config.json, checked; None when the folder has none."""
+        path = self.path / CONFIG
+        if not path.exists():
+            return None
+        try:
+            config = json.loads(path.read_text())
+            if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+                raise ValueError("it has no model section")
+            if config.get("kind", "gpt") not in TRAINERS:
+                raise ValueError(f"kind {config['kind']!r} is not one of {', '.join(TRAINERS)}")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise RunDirError(
+                f"{path} is not a jaxgpt run's config ({error}): put the original back, or move it away "
+                "(the checkpoints hold the run's configuration too)"
+            ) from None
+        return config
+
+    def check_kind(self, kind: str, doing: str) -> None:
+        """The folder's run must be of `kind` (a GPT run given to the seq2seq trainer is an error)."""
+        config = self.read_config()
+        found = None if config is None else config.get("kind", "gpt")
+        if found is not None and found != kind:
+            raise RunDirError(f"{self.path} holds {WHAT[found]}, not {WHAT[kind]}: {doing} with {TRAINERS[found]}")
+
+    def check_new_run(self, move_old_run: bool) -> None:
+        """A new run may start here: the folder holds no run, or the old one is to be moved aside."""
+        self.check_location()
+        contents = self.run_contents()
+        if contents and not move_old_run:
+            resume = "--init_from resume to continue it, " if self.checkpoint_steps() else ""
+            raise RunDirError(
+                f"--out_dir {self.path} already holds a run ({', '.join(contents)}): pass {resume}another "
+                f"--out_dir, or --move_old_run True to rename that folder to {self.aside_path()} (nothing is deleted)"
+            )
+
+    def check_resumable(self, kind: str) -> None:
+        if not self.path.is_dir():
+            raise RunDirError(f"--init_from resume: {self.path} does not exist; train first, or fix --out_dir")
+        self.check_location()
+        self.check_kind(kind, "resume it")
+        if not self.checkpoint_steps():
+            raise RunDirError(f"--init_from resume: no checkpoint in {self.path}; train first, or fix --out_dir")
+
+    def check_readable(self, kind: str, doing: str) -> None:
+        if not self.path.is_dir():
+            raise RunDirError(f"{self.path} does not exist: train first, or pass the --out_dir of a training run")
+        self.check_kind(kind, doing)
+
+    def aside_path(self) -> pathlib.Path:
+        n = 1
+        while (candidate := self.path.with_name(f"{self.path.name}.old-{n}")).exists():
+            n += 1
+        return candidate
+
+    @classmethod
+    def for_training(cls, config, kind: str, move_old_run: bool = False) -> "RunDir":
+        """The run folder of `config` (a TrainConfig), checked before anything is loaded or written:
+        resuming needs a run of this kind with checkpoints; a new run needs a folder without one."""
+        run = cls(config.out_dir)
+        if config.init_from == "resume":
+            run.check_resumable(kind)
+        elif not config.eval_only:  # evaluating writes nothing
+            run.check_new_run(move_old_run)
+        return run
+
+    def resume(self, config, abstract_state_for, echo=print) -> Restored:
+        """Restore the newest checkpoint that verifies (see Checkpoints.restore). Unless only
+        evaluating, damaged newer checkpoints are then moved aside and metrics.jsonl is cut back to
+        the restored step, so the folder again describes one run."""
+        checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
+        restored = checkpoints.restore(abstract_state_for)
+        if not config.eval_only and restored.step >= config.max_iters:
+            checkpoints.close()
+            raise RunDirError(
+                f"{self.path} is already at iteration {restored.step}, max_iters={config.max_iters}: "
+                "raise --max_iters to continue"
+            )
+        if not config.eval_only:
+            if is_main_process():
+                for moved in checkpoints.set_aside(restored.damaged):
+                    echo(f"moved the damaged checkpoint to {moved}")
+                MetricsLog(self.path).keep_until(restored.step)
+            _all_processes_here("jaxgpt-resume")
+        checkpoints.close()
+        return restored
+
+    def start(self, config, run_config: dict, move_old_run: bool = False, echo=print) -> Checkpoints | None:
+        """Create the folder (moving an old run aside first, if asked), write config.json (`run_config`)
+        and open its checkpoints. Evaluating alone writes nothing and opens none."""
+        if config.eval_only:
+            return None
+        if is_main_process():
+            if move_old_run and config.init_from != "resume" and self.run_contents():
+                aside = self.aside_path()
+                self.path.rename(aside)
+                echo(f"moved the old run in {self.path} to {aside}")
+            self.path.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
+        _all_processes_here("jaxgpt-start")
+        return Checkpoints(self.path, keep=config.keep_checkpoints)
+
+
+def _all_processes_here(name: str) -> None:
+    """In a multi-process run, wait until every process reaches this point (process 0 has just
+    changed the shared folder)."""
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(name)

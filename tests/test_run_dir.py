@@ -1,0 +1,124 @@
+"""A run folder holds one run: a second run never writes into it unless the first is moved aside,
+evaluating writes nothing, and a resume leaves one history (metrics.jsonl, checkpoints) behind."""
+
+import dataclasses
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from jaxgpt import GPTConfig
+from jaxgpt.metrics import MetricsLog
+from jaxgpt.run_dir import RunDir, RunDirError
+from jaxgpt.train import TrainConfig, restore_model, train
+
+pytestmark = pytest.mark.xdist_group("test_run_dir")  # one worker builds the module's fixtures (conftest.py)
+
+SMALL = GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
+quiet = dict(progress=False, echo=lambda *_: None)
+
+
+def config_for(out_dir, shakespeare_path, **overrides) -> TrainConfig:
+    fields = dict(
+        out_dir=str(out_dir),
+        data_file=str(shakespeare_path),
+        batch_size=4,
+        eval_interval=10,
+        eval_iters=1,
+        log_interval=1,
+        max_iters=20,
+        warmup_iters=0,
+        lr_decay_iters=40,
+        always_save_checkpoint=True,
+    )
+    return TrainConfig(**{**fields, **overrides})
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, shakespeare_path):
+    """A run trained to iteration 20, with checkpoints 10 and 20."""
+    out_dir = tmp_path_factory.mktemp("finished") / "out"
+    train(config_for(out_dir, shakespeare_path), SMALL, **quiet)
+    return out_dir
+
+
+@pytest.fixture
+def run_copy(finished, tmp_path):
+    shutil.copytree(finished, tmp_path / "out")
+    return tmp_path / "out"
+
+
+def fingerprint(folder) -> dict:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_new_run_into_a_used_folder_stops_before_writing(run_copy, shakespeare_path):
+    before = fingerprint(run_copy)
+    bigger = dataclasses.replace(SMALL, n_layer=2)
+    with pytest.raises(RunDirError, match="already holds a run .* --init_from resume to continue it"):
+        train(config_for(run_copy, shakespeare_path), bigger, **quiet)
+    assert fingerprint(run_copy) == before  # not one byte changed
+
+
+def test_move_old_run_renames_the_old_folder_and_starts_afresh(run_copy, shakespeare_path):
+    before = fingerprint(run_copy)
+    said = []
+    bigger = dataclasses.replace(SMALL, n_layer=2)
+    train(
+        config_for(run_copy, shakespeare_path, max_iters=10),
+        bigger,
+        progress=False,
+        echo=said.append,
+        move_old_run=True,
+    )
+    aside = run_copy.with_name("out.old-1")
+    assert f"moved the old run in {run_copy} to {aside}" in said
+    assert fingerprint(aside) == before  # the old run, whole, under its new name
+    model, _, _, meta = restore_model(run_copy, "latest")
+    assert model.config.n_layer == 2 and meta["iter"] == 10
+    assert json.loads((run_copy / "config.json").read_text())["model"]["n_layer"] == 2
+    assert {r["iter"] for r in MetricsLog(run_copy).records()} == set(range(0, 11))
+
+
+def test_evaluating_writes_nothing(run_copy, shakespeare_path):
+    before = fingerprint(run_copy)
+    result = train(config_for(run_copy, shakespeare_path, init_from="resume", eval_only=True), **quiet)
+    assert set(result.last_losses) == {"train", "val"} and int(result.state.step) == 20
+    assert fingerprint(run_copy) == before
+
+
+def test_a_resume_keeps_one_history(run_copy, shakespeare_path):
+    """A run killed after iteration 20's checkpoint, part way through logging iteration 24."""
+    log = MetricsLog(run_copy)
+    for step in range(21, 24):
+        log.step(step, 9.0, 1e-3, 1.0, 1.0, 0.0)
+    with log.path.open("a") as f:
+        f.write('{"iter": 24, "lo')  # the last line, cut short
+    result = train(config_for(run_copy, shakespeare_path, init_from="resume", max_iters=30), **quiet)
+    steps = [r["iter"] for r in log.records() if "loss" in r]
+    assert steps == list(range(1, 31)) and int(result.state.step) == 30
+    assert all(r["loss"] != 9.0 for r in log.records() if "loss" in r)  # the dropped records are gone
+    evaluations = [r["iter"] for r in log.records() if "val_loss" in r]
+    assert evaluations == [0, 10, 20, 30]  # the restored iteration's evaluation is not repeated
+    assert all(json.loads(line) for line in log.path.read_text().splitlines())  # no line cut short
+
+
+def test_a_resume_sets_damaged_checkpoints_aside(run_copy, shakespeare_path, capsys):
+    metadata = run_copy / "20" / "meta" / "metadata"
+    metadata.write_text(metadata.read_text().replace('"iter": 20', '"iter": 21'))
+    said = []
+    result = train(
+        config_for(run_copy, shakespeare_path, init_from="resume", max_iters=20), progress=False, echo=said.append
+    )
+    assert int(result.state.step) == 20  # from 10, again
+    warning = f"warning: checkpoint 20 in {run_copy} is damaged (meta/metadata differs from its checksum): using 10"
+    assert warning in capsys.readouterr().err
+    assert (run_copy / "damaged-20" / "meta" / "metadata").read_text().count('"iter": 21') == 1  # kept, as found
+    assert f"moved the damaged checkpoint to {run_copy / 'damaged-20'}" in said
+    assert RunDir(run_copy).checkpoint_steps() == [10, 20]
+    assert [r["iter"] for r in MetricsLog(run_copy).records() if "loss" in r] == list(range(1, 21))
