@@ -149,6 +149,7 @@ class RunDir:
                 "raise --max_iters to continue"
             )
         if not config.eval_only:
+            _all_processes_here("jaxgpt-restored")  # every process has read what is about to move
             if is_main_process():
                 for moved in checkpoints.set_aside(restored.damaged):
                     echo(f"moved the damaged checkpoint to {moved}")
@@ -162,6 +163,7 @@ class RunDir:
         and open its checkpoints. Evaluating alone writes nothing and opens none."""
         if config.eval_only:
             return None
+        _all_processes_here("jaxgpt-checked")  # every process has checked the folder before it changes
         if is_main_process():
             if move_old_run and config.init_from != "resume" and self.run_contents():
                 aside = self.aside_path()

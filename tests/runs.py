@@ -32,11 +32,22 @@ def flags(**train_flags) -> list[str]:
     return [f"--{name}={value}" for name, value in {**MODEL_FLAGS, **TRAIN_FLAGS, **train_flags}.items()]
 
 
+def train_config(out_dir, **train_flags) -> TrainConfig:
+    """The TrainConfig scripts/train.py makes of flags(out_dir=out_dir, **train_flags)."""
+    given = {name: str(value) if isinstance(value, pathlib.Path) else value for name, value in TRAIN_FLAGS.items()}
+    return TrainConfig(**{**TRAIN_RECIPES[PRESET], **given, **train_flags, "out_dir": str(out_dir)})
+
+
 def reference_run(out_dir, **train_flags):
     """What scripts/train.py with flags(**train_flags) trains, uninterrupted, in this process."""
-    given = {name: str(value) if isinstance(value, pathlib.Path) else value for name, value in TRAIN_FLAGS.items()}
-    config = TrainConfig(**{**TRAIN_RECIPES[PRESET], **given, **train_flags, "out_dir": str(out_dir)})
-    return train(config, GPTConfig.from_preset(PRESET, **MODEL_FLAGS), progress=False, echo=lambda *_: None)
+    model = GPTConfig.from_preset(PRESET, **MODEL_FLAGS)
+    return train(train_config(out_dir, **train_flags), model, progress=False, echo=lambda *_: None)
+
+
+def resumed_to_the_end(out_dir, **train_flags):
+    """scripts/train.py --init_from resume with flags(**train_flags), in this process."""
+    config = train_config(out_dir, **train_flags, init_from="resume")
+    return train(config, progress=False, echo=lambda *_: None)
 
 
 def start(script, *args) -> subprocess.Popen:
