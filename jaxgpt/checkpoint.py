@@ -113,8 +113,9 @@ class _NoUnraisableNoise:
         self.hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
         return self
 
-    def __exit__(self, *exc):
-        gc.collect()
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:  # only a failed read leaves such coroutines behind
+            gc.collect()
         sys.unraisablehook = self.hook
         return False
 

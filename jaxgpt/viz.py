@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from matplotlib.figure import Figure
 
 from jaxgpt.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure(**kwargs) -> Figure:
+    # matplotlib is imported on first use: every script imports this module, few draw at once
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def save(fig: Figure, path) -> Figure:
@@ -41,7 +52,7 @@ def plot_attention(weights_TxS, queries=None, keys=None, title=None, path=None) 
     `queries` and `keys` label the axes (tokens or characters)."""
     if np.ndim(weights_TxS) != 2:
         raise ValueError(f"plot_attention takes one head's weights [T, S], got shape {np.shape(weights_TxS)}")
-    fig = Figure(figsize=(5, 4.5))
+    fig = _figure(figsize=(5, 4.5))
     ax = fig.subplots()
     fig.colorbar(_heatmap(ax, weights_TxS, queries, keys, title), ax=ax)
     fig.tight_layout()
@@ -57,7 +68,7 @@ def plot_attention_heads(weights_HxTxS, queries=None, keys=None, title=None, col
     H = np.shape(weights_HxTxS)[0]
     columns = min(columns, H)
     rows = math.ceil(H / columns)
-    fig = Figure(figsize=(3.2 * columns, 3.0 * rows))
+    fig = _figure(figsize=(3.2 * columns, 3.0 * rows))
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     for h, ax in enumerate(axes):
         if h < H:
@@ -73,7 +84,7 @@ def plot_attention_heads(weights_HxTxS, queries=None, keys=None, title=None, col
 def plot_losses(records: list[dict], path=None) -> Figure:
     """Training loss per logged step and train/val loss per evaluation (the records of
     metrics.jsonl: {"iter", "loss"} and {"iter", "train_loss", "val_loss"})."""
-    fig = Figure(figsize=(7, 4))
+    fig = _figure(figsize=(7, 4))
     ax = fig.subplots()
     steps = [r for r in records if "loss" in r]
     evals = [r for r in records if "val_loss" in r]
