@@ -286,6 +286,8 @@ def training_loop(
             return TrainingInterrupted(f"stopped by {signal_name} at iteration {step}", signal_name)
         if step != saved_step:
             save(step, losses)
+        if log:
+            log.plot()
         checkpoints.wait()
         return TrainingInterrupted(
             f"stopped by {signal_name} at iteration {step}, saved in {checkpoints.directory}: "
@@ -344,6 +346,8 @@ def training_loop(
             bar.update(step - bar.n)
     if step > first_step and not config.eval_only:
         say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
+    if log:
+        log.plot()
     if writing:
         checkpoints.wait()
         checkpoints.close()

@@ -1,5 +1,6 @@
 """What training writes for people: metrics.jsonl (one JSON object per logged step or
-evaluation) and loss.png (the curves so far, redrawn at each evaluation).
+evaluation) and loss.png (the curves so far, redrawn after an evaluation at most every
+`plot_every` seconds, and when training ends).
 
 The file is one history: a resumed run first drops the records past the step it restored (those
 steps are trained again), rewriting the file atomically, so no step appears twice. A line cut
@@ -8,16 +9,20 @@ short by a crash is skipped when reading."""
 from __future__ import annotations
 
 import json
+import math
 import pathlib
+import time
 
 from jaxgpt.atomic import write_atomically
 from jaxgpt.viz import plot_losses
 
 
 class MetricsLog:
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, plot_every: float = 10.0):
         self.out_dir = pathlib.Path(out_dir)
         self.path = self.out_dir / "metrics.jsonl"
+        self.plot_every = plot_every  # seconds: drawing takes ~0.3 s, too long to repeat every few steps
+        self._plotted_at = -math.inf
 
     def _append(self, record: dict) -> None:
         with self.path.open("a") as f:
@@ -37,10 +42,12 @@ class MetricsLog:
 
     def evaluation(self, step: int, train_loss: float, val_loss: float, lr: float) -> None:
         self._append({"iter": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
-        self.plot()
+        if time.monotonic() - self._plotted_at >= self.plot_every:
+            self.plot()
 
     def plot(self) -> None:
         plot_losses(self.records(), self.out_dir / "loss.png")
+        self._plotted_at = time.monotonic()
 
     def records(self) -> list[dict]:
         if not self.path.exists():
