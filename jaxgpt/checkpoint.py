@@ -13,13 +13,14 @@ Kept: the last `keep` checkpoints and the one with the best validation loss.
 from __future__ import annotations
 
 import dataclasses
-import gc
+import errno
 import hashlib
 import json
 import logging
 import math
 import pathlib
 import sys
+import traceback
 from typing import Any, Callable
 
 import orbax.checkpoint as ocp
@@ -88,36 +89,56 @@ def check_manifest(folder: pathlib.Path) -> bool:
 
 
 def _from_orbax(record: logging.LogRecord) -> bool:
-    return "/orbax/" in record.pathname.replace("\\", "/")
+    """Whether orbax (or tensorstore, under it) logged this record, or its exception passed through them."""
+    frames = []
+    if record.exc_info and record.exc_info[2] is not None:
+        frames = [frame.filename for frame in traceback.extract_tb(record.exc_info[2])]
+    places = [record.pathname, *frames, record.getMessage()[:2000].lower()]
+    return any(word in place for place in places for word in ("orbax", "tensorstore", "ocdbt", "zarr"))
 
 
 class _QuietOrbax(logging.Filter):
-    """orbax logs every save and restore through absl; training prints its own progress, and a
-    checkpoint's problems reach the user as one line, from jaxgpt."""
+    """orbax logs every save and restore through absl, and a failed save leaves asyncio tasks whose
+    errors asyncio logs at exit; training prints its own progress, and a checkpoint's problems reach
+    the user as one line, from jaxgpt."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not _from_orbax(record)
 
 
+def _orbax_noise(unraisable) -> bool:
+    """An error nobody can catch, left behind by a failed orbax read or write: a coroutine of orbax's
+    collected with its exception, or tensorstore calling back into an event loop orbax has closed."""
+    error = unraisable.exc_value
+    frames = [frame.filename for frame in traceback.extract_tb(unraisable.exc_traceback)]
+    closed_loop = isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
+    return closed_loop or any("/orbax/" in frame for frame in frames) or "orbax" in repr(unraisable.object)
+
+
 def _quiet_orbax() -> None:
-    absl_logger = logging.getLogger("absl")
-    if not any(isinstance(f, _QuietOrbax) for f in absl_logger.filters):
-        absl_logger.addFilter(_QuietOrbax())
+    """Keep orbax's logs and its leftovers from a failed read or write off the user's screen."""
+    for name in ("absl", "asyncio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuietOrbax) for f in logger.filters):
+            logger.addFilter(_QuietOrbax())
+    previous = sys.unraisablehook
+    if getattr(previous, "keeps_orbax_quiet", False):
+        return
+
+    def hook(unraisable):
+        if not _orbax_noise(unraisable):
+            previous(unraisable)
+
+    hook.keeps_orbax_quiet = True
+    sys.unraisablehook = hook
 
 
-class _NoUnraisableNoise:
-    """A failed orbax read leaves coroutines that print tracebacks when collected: collect them
-    here, quietly, so a damaged checkpoint is reported in one line."""
-
-    def __enter__(self):
-        self.hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is not None:  # only a failed read leaves such coroutines behind
-            gc.collect()
-        sys.unraisablehook = self.hook
-        return False
+def _reason(error: BaseException) -> str:
+    """What went wrong, in a few words: tensorstore's messages carry whole JSON specs."""
+    text = f"{type(error).__name__}: {error}".splitlines()[0]
+    if getattr(error, "errno", None) == errno.ENOSPC or "RESOURCE_EXHAUSTED" in text or "os_error_code='28'" in text:
+        return "no space left on device"
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 @dataclasses.dataclass
@@ -171,7 +192,7 @@ class Checkpoints:
         return f"checkpoints {', '.join(map(str, kept))} are intact" if kept else "no earlier checkpoint exists"
 
     def _failed(self, step, error: Exception) -> CheckpointError:
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        reason = _reason(error)
         return CheckpointError(
             f"could not save checkpoint {step} in {self.directory} ({reason}); {self._kept_text(step)}. "
             "Free some disk space (or fix the folder) and resume with --init_from resume"
@@ -238,24 +259,23 @@ class Checkpoints:
 
     def _restore_one(self, step: int, abstract_state_for: Callable[[dict], Any]):
         verified = check_manifest(self.directory / str(step))
-        with _NoUnraisableNoise():
-            try:
-                meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
-            except Exception as error:  # noqa: BLE001 - orbax raises many kinds for a bad file
-                raise DamagedCheckpoint(f"its metadata cannot be read ({type(error).__name__})") from None
-            if not isinstance(meta, dict) or meta.get("iter") != step:
-                raise DamagedCheckpoint("its metadata is not a jaxgpt checkpoint's")
-            if not verified and "format" in meta:
-                raise DamagedCheckpoint(f"its {MANIFEST} is missing")
-            try:
-                abstract_state = abstract_state_for(meta)
-            except (KeyError, TypeError, ValueError) as error:
-                raise DamagedCheckpoint(f"its metadata does not describe a model ({error})") from None
-            try:
-                args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))
-                state = self.manager.restore(step, args=args)["state"]
-            except Exception as error:  # noqa: BLE001
-                raise DamagedCheckpoint(f"its arrays cannot be read ({type(error).__name__})") from None
+        try:
+            meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        except Exception as error:  # noqa: BLE001 - orbax raises many kinds for a bad file
+            raise DamagedCheckpoint(f"its metadata cannot be read ({type(error).__name__})") from None
+        if not isinstance(meta, dict) or meta.get("iter") != step:
+            raise DamagedCheckpoint("its metadata is not a jaxgpt checkpoint's")
+        if not verified and "format" in meta:
+            raise DamagedCheckpoint(f"its {MANIFEST} is missing")
+        try:
+            abstract_state = abstract_state_for(meta)
+        except (KeyError, TypeError, ValueError) as error:
+            raise DamagedCheckpoint(f"its metadata does not describe a model ({error})") from None
+        try:
+            args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))
+            state = self.manager.restore(step, args=args)["state"]
+        except Exception as error:  # noqa: BLE001
+            raise DamagedCheckpoint(f"its arrays cannot be read ({type(error).__name__})") from None
         if not verified:
             self.warn(
                 f"checkpoint {step} in {self.directory} has no checksums (an older jaxgpt wrote it): not verified"
