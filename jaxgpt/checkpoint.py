@@ -189,7 +189,13 @@ class Checkpoints:
             kept = [step for step in self.steps() if step != exclude]
         except Exception:  # noqa: BLE001 - the folder itself may be unreadable
             kept = []
-        return f"checkpoints {', '.join(map(str, kept))} are intact" if kept else "no earlier checkpoint exists"
+        if not kept:
+            return "no earlier checkpoint exists"
+        return (
+            f"checkpoint {kept[0]} is intact"
+            if len(kept) == 1
+            else f"checkpoints {', '.join(map(str, kept))} are intact"
+        )
 
     def _failed(self, step, error: Exception) -> CheckpointError:
         reason = _reason(error)

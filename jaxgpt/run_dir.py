@@ -136,43 +136,45 @@ class RunDir:
             run.check_new_run(move_old_run)
         return run
 
-    def resume(self, config, abstract_state_for, echo=print) -> Restored:
-        """Restore the newest checkpoint that verifies (see Checkpoints.restore). Unless only
-        evaluating, damaged newer checkpoints are then moved aside and metrics.jsonl is cut back to
-        the restored step, so the folder again describes one run."""
+    def resume(self, config, abstract_state_for) -> Restored:
+        """Restore the newest checkpoint that verifies (see Checkpoints.restore); nothing changes
+        in the folder until `start`."""
         checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
         restored = checkpoints.restore(abstract_state_for)
+        checkpoints.close()
         if not config.eval_only and restored.step >= config.max_iters:
-            checkpoints.close()
             raise RunDirError(
                 f"{self.path} is already at iteration {restored.step}, max_iters={config.max_iters}: "
                 "raise --max_iters to continue"
             )
-        if not config.eval_only:
-            _all_processes_here("jaxgpt-restored")  # every process has read what is about to move
-            if is_main_process():
-                for moved in checkpoints.set_aside(restored.damaged):
-                    echo(f"moved the damaged checkpoint to {moved}")
-                MetricsLog(self.path).keep_until(restored.step)
-            _all_processes_here("jaxgpt-resume")
-        checkpoints.close()
         return restored
 
-    def start(self, config, run_config: dict, move_old_run: bool = False, echo=print) -> Checkpoints | None:
-        """Create the folder (moving an old run aside first, if asked), write config.json (`run_config`)
-        and open its checkpoints. Evaluating alone writes nothing and opens none."""
+    def start(
+        self, config, run_config: dict, move_old_run: bool = False, echo=print, restored: Restored | None = None
+    ) -> Checkpoints | None:
+        """Make the folder the run's, now that training is about to start, and open its checkpoints.
+        A new run: create the folder (moving an old run aside first, if asked). A resumed one
+        (`restored`): move damaged newer checkpoints aside and cut metrics.jsonl back to the
+        restored step, so the folder again describes one run. Both: write config.json
+        (`run_config`). Evaluating alone writes nothing and opens no checkpoints."""
         if config.eval_only:
             return None
-        _all_processes_here("jaxgpt-checked")  # every process has checked the folder before it changes
+        _all_processes_here("jaxgpt-checked")  # every process has read the folder before it changes
+        checkpoints = None
         if is_main_process():
-            if move_old_run and config.init_from != "resume" and self.run_contents():
+            if move_old_run and restored is None and self.run_contents():
                 aside = self.aside_path()
                 self.path.rename(aside)
                 echo(f"moved the old run in {self.path} to {aside}")
             self.path.mkdir(parents=True, exist_ok=True)
+            if restored is not None:
+                checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
+                for moved in checkpoints.set_aside(restored.damaged):
+                    echo(f"moved the damaged checkpoint to {moved}")
+                MetricsLog(self.path).keep_until(restored.step)
             write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
-        _all_processes_here("jaxgpt-start")
-        return Checkpoints(self.path, keep=config.keep_checkpoints)
+        _all_processes_here("jaxgpt-started")
+        return checkpoints or Checkpoints(self.path, keep=config.keep_checkpoints)
 
 
 def _all_processes_here(name: str) -> None:

@@ -253,7 +253,7 @@ def train_seq2seq(
     check_divisible(config.batch_size, mesh)
     restored = None
     if config.init_from == "resume":
-        restored = run.resume(config, lambda meta: seq2seq_abstract_state(meta, mesh), echo)
+        restored = run.resume(config, lambda meta: seq2seq_abstract_state(meta, mesh))
         model_config, task = TransformerConfig(**restored.meta["model"]), TASKS[restored.meta["task"]]
     else:
         task = TASKS[task_name]
@@ -280,7 +280,7 @@ def train_seq2seq(
         "model": dataclasses.asdict(model_config),
         "train": dataclasses.asdict(config),
     }
-    checkpoints = run.start(config, run_config, move_old_run, echo)
+    checkpoints = run.start(config, run_config, move_old_run, echo, restored)
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * (task.src_len + task.tgt_len)
     n_params = count_params(state.params)

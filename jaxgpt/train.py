@@ -162,7 +162,7 @@ def train(
     mesh = data_mesh(spec=config.mesh)
     tokenizer, pretrained_params, restored = None, None, None
     if config.init_from == "resume":
-        restored = run.resume(config, lambda meta: gpt_abstract_state(meta, mesh), echo)
+        restored = run.resume(config, lambda meta: gpt_abstract_state(meta, mesh))
         meta = restored.meta
         model_config, tokenizer = GPTConfig(**meta["model"]), tokenizer_from_dict(meta["tokenizer"])
     elif config.init_from != "scratch":
@@ -197,7 +197,7 @@ def train(
         )
         best_val_loss = math.inf
     run_config = {"kind": "gpt", "model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
-    checkpoints = run.start(config, run_config, move_old_run, echo)
+    checkpoints = run.start(config, run_config, move_old_run, echo, restored)
 
     A, B = config.gradient_accumulation_steps, config.batch_size
     tokens_per_iter = A * B * block_size
