@@ -136,7 +136,7 @@ def _quiet_orbax() -> None:
 def _reason(error: BaseException) -> str:
     """What went wrong, in a few words: tensorstore's messages carry whole JSON specs."""
     text = f"{type(error).__name__}: {error}".splitlines()[0]
-    if getattr(error, "errno", None) == errno.ENOSPC or "RESOURCE_EXHAUSTED" in text or "os_error_code='28'" in text:
+    if getattr(error, "errno", None) == errno.ENOSPC or "os_error_code='28'" in text or "No space left" in text:
         return "no space left on device"
     return text if len(text) <= 200 else text[:200] + "..."
 
@@ -209,7 +209,7 @@ class Checkpoints:
         self.wait()
         self._saving = step
         try:
-            self.manager.save(
+            saving = self.manager.save(
                 step,
                 args=ocp.args.Composite(
                     state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave({**meta, "format": FORMAT})
@@ -217,6 +217,8 @@ class Checkpoints:
             )
         except Exception as error:  # noqa: BLE001 - any failure to write is reported the same way
             raise self._failed(step, error) from error
+        if not saving:  # orbax declines a step at or below its latest: a checkpoint must never be skipped
+            raise CheckpointError(f"checkpoint {step} was not saved: {self.directory} already has {self.steps()}")
         if val_loss is not None and val_loss < self._best_loss:
             self._best_loss, self._best_step = val_loss, step
 
@@ -318,21 +320,6 @@ class Checkpoints:
             f"no usable checkpoint in {self.directory} ({found}): train again with another --out_dir "
             "or --move_old_run True"
         )
-
-    def set_aside(self, steps) -> list[pathlib.Path]:
-        """Move damaged checkpoints out of orbax's sight (to damaged-STEP folders), never deleting them."""
-        moved = []
-        for step in steps:
-            target = self.directory / f"damaged-{step}"
-            n = 1
-            while target.exists():
-                n += 1
-                target = self.directory / f"damaged-{step}-{n}"
-            (self.directory / str(step)).rename(target)
-            moved.append(target)
-        self.manager.close()
-        self.manager = self._open()
-        return moved
 
     def close(self) -> None:
         self.manager.close()

@@ -3,6 +3,7 @@ flag names in, one-line errors out (exit code 2 for bad input, 1 when training h
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import sys
@@ -20,6 +21,7 @@ from jaxgpt.generate import check_sampling, generate
 from jaxgpt.gpt import GPT
 from jaxgpt.interrupt import TrainingInterrupted
 from jaxgpt.pretrained import GPT2_REPOS, PretrainedError, load_gpt2
+from jaxgpt.run_dir import RunDir
 from jaxgpt.seq2seq import SEQ2SEQ_RECIPE, exact_match, train_seq2seq
 from jaxgpt.tasks import TASKS
 from jaxgpt.tokenizer import BPETokenizer, TokenizerError
@@ -100,7 +102,9 @@ def train_main(argv: list[str]) -> int:
         notes.append(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
     else:
         recipe = TRAIN_RECIPES.get(preset, {})
-        if args.preset is None and init_from == "scratch":
+        if init_from == "resume":
+            recipe = _run_settings(recipe, train_flags)
+        elif args.preset is None:
             notes.append(
                 f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine"
             )
@@ -132,6 +136,17 @@ def train_main(argv: list[str]) -> int:
     print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
     print(result.tokenizer.decode(tokens[0]))
     return 0
+
+
+def _run_settings(recipe: dict, flags: dict) -> dict:
+    """Resuming: the run's own training settings (its config.json) are the defaults that flags
+    override, so `--init_from resume` alone continues the run as it was started."""
+    out_dir = flags.get("out_dir", recipe.get("out_dir", TrainConfig.out_dir))
+    config = RunDir(out_dir).read_config()
+    if config is None:  # a folder without config.json: resume fails with its own message, or a run of old
+        return recipe
+    names = {field.name for field in dataclasses.fields(TrainConfig)} - {"init_from", "eval_only"}
+    return {name: value for name, value in config.get("train", {}).items() if name in names}
 
 
 def _start_tokens(tokenizer):
@@ -325,7 +340,9 @@ def seq2seq_main(argv: list[str]) -> int:
     model_config = TransformerConfig.from_preset(
         args.preset, **{k: v for k, v in given.items() if k in SEQ2SEQ_MODEL_FLAGS}
     )
-    config = TrainConfig(**{**SEQ2SEQ_RECIPE, **{k: v for k, v in given.items() if k not in SEQ2SEQ_MODEL_FLAGS}})
+    train_flags = {k: v for k, v in given.items() if k not in SEQ2SEQ_MODEL_FLAGS}
+    recipe = _run_settings(SEQ2SEQ_RECIPE, train_flags) if train_flags.get("init_from") == "resume" else SEQ2SEQ_RECIPE
+    config = TrainConfig(**{**recipe, **train_flags})
     result = train_seq2seq(config, args.task, model_config, move_old_run=args.move_old_run)
     if config.eval_only:
         return 0
@@ -359,4 +376,9 @@ def run(main) -> None:
             raise
         print(f"{script}: error: {error}", file=sys.stderr)
         code = 1 if isinstance(error, TrainingError) else 2
+    except jax.errors.JaxRuntimeError as error:  # out of device memory, a device lost
+        if os.environ.get("JAXGPT_DEBUG"):
+            raise
+        print(f"{script}: error: {str(error).splitlines()[0]} (JAXGPT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        code = 1
     sys.exit(code)

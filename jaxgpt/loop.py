@@ -197,6 +197,17 @@ def abstract_train_state(
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=leaf_sharding(s.shape, mesh)), shapes)
 
 
+def check_optimizer_fits(state: TrainState, optimizer: optax.GradientTransformation, out_dir) -> None:
+    """A restored optimizer state must have the shape this optimizer's takes (turning gradient
+    clipping on or off changes it): otherwise say so now, not at the first step."""
+    expected = jax.eval_shape(optimizer.init, state.params)
+    if jax.tree.structure(expected) != jax.tree.structure(state.opt_state):
+        raise ValueError(
+            f"the optimizer settings differ from those the checkpoint in {out_dir} was trained with (turning "
+            f"--grad_clip on or off changes the optimizer's state): resume with the run's own, in {out_dir}/config.json"
+        )
+
+
 def restored_losses(restored) -> dict | None:
     """The evaluation a restored checkpoint was saved with, if it was saved after one."""
     if restored is None or restored.meta.get("val_loss") is None:
@@ -289,6 +300,11 @@ def training_loop(
         if log:
             log.plot()
         checkpoints.wait()
+        if step >= config.max_iters:
+            return TrainingInterrupted(
+                f"stopped by {signal_name} at the last iteration, {step}: the run is complete, in {checkpoints.directory}",
+                signal_name,
+            )
         return TrainingInterrupted(
             f"stopped by {signal_name} at iteration {step}, saved in {checkpoints.directory}: "
             "run the same command with --init_from resume to continue",
@@ -344,6 +360,8 @@ def training_loop(
                     refresh=False,
                 )
             bar.update(step - bar.n)
+        if stop.signal_name is not None:  # it came during the last evaluation: stop here, as asked
+            raise stop_here(stop.signal_name, step)
     if step > first_step and not config.eval_only:
         say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
     if log:

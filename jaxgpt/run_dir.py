@@ -70,6 +70,20 @@ class RunDir:
             names.append("a half-written checkpoint")
         return names
 
+    def other_contents(self) -> list[str]:
+        """What this folder holds that is not a run's: the user's own files."""
+
+        def of_a_run(name: str) -> bool:
+            return (
+                name in RUN_FILES
+                or name.isdigit()
+                or name.startswith("damaged-")
+                or ORBAX_TMP_SUFFIX in name
+                or any(name.startswith(f".{run_file}.") for run_file in RUN_FILES)  # a write cut short
+            )
+
+        return sorted(p.name for p in self.path.iterdir() if not of_a_run(p.name)) if self.path.is_dir() else []
+
     def read_config(self) -> dict | None:
         """config.json, checked; None when the folder has none."""
         path = self.path / CONFIG
@@ -99,11 +113,25 @@ class RunDir:
         """A new run may start here: the folder holds no run, or the old one is to be moved aside."""
         self.check_location()
         contents = self.run_contents()
-        if contents and not move_old_run:
+        if not contents:
+            return
+        try:
+            self.read_config()
+        except RunDirError:
+            raise RunDirError(
+                f"--out_dir {self.path} holds a config.json that is not a jaxgpt run's: choose another --out_dir"
+            ) from None
+        if not move_old_run:
             resume = "--init_from resume to continue it, " if self.checkpoint_steps() else ""
             raise RunDirError(
                 f"--out_dir {self.path} already holds a run ({', '.join(contents)}): pass {resume}another "
                 f"--out_dir, or --move_old_run True to rename that folder to {self.aside_path()} (nothing is deleted)"
+            )
+        others = self.other_contents()
+        if others:
+            raise RunDirError(
+                f"--move_old_run: {self.path} also holds files that are not the run's ({', '.join(others[:5])}): "
+                "move them out first, or choose another --out_dir"
             )
 
     def check_resumable(self, kind: str) -> None:
@@ -120,8 +148,8 @@ class RunDir:
         self.check_kind(kind, doing)
 
     def aside_path(self) -> pathlib.Path:
-        n = 1
-        while (candidate := self.path.with_name(f"{self.path.name}.old-{n}")).exists():
+        path, n = self.path.resolve(), 1  # resolved: "." has no name to add .old-1 to
+        while (candidate := path.with_name(f"{path.name}.old-{n}")).exists():
             n += 1
         return candidate
 
@@ -160,7 +188,6 @@ class RunDir:
         if config.eval_only:
             return None
         _all_processes_here("jaxgpt-checked")  # every process has read the folder before it changes
-        checkpoints = None
         if is_main_process():
             if move_old_run and restored is None and self.run_contents():
                 aside = self.aside_path()
@@ -168,13 +195,25 @@ class RunDir:
                 echo(f"moved the old run in {self.path} to {aside}")
             self.path.mkdir(parents=True, exist_ok=True)
             if restored is not None:
-                checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
-                for moved in checkpoints.set_aside(restored.damaged):
+                for moved in self.set_aside(restored.damaged):
                     echo(f"moved the damaged checkpoint to {moved}")
                 MetricsLog(self.path).keep_until(restored.step)
             write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
         _all_processes_here("jaxgpt-started")
-        return checkpoints or Checkpoints(self.path, keep=config.keep_checkpoints)
+        # opened by every process (orbax's manager is collective) once the folder is as it will stay
+        return Checkpoints(self.path, keep=config.keep_checkpoints)
+
+    def set_aside(self, steps) -> list[pathlib.Path]:
+        """Move damaged checkpoints out of orbax's sight, to damaged-STEP folders: never deleted."""
+        moved = []
+        for step in steps:
+            target, n = self.path / f"damaged-{step}", 1
+            while target.exists():
+                n += 1
+                target = self.path / f"damaged-{step}-{n}"
+            (self.path / str(step)).rename(target)
+            moved.append(target)
+        return moved
 
 
 def _all_processes_here(name: str) -> None:

@@ -17,6 +17,7 @@ from jaxgpt.loop import (
     TrainState,
     abstract_train_state,
     cast_params,
+    check_optimizer_fits,
     init_train_state,
     make_optimizer,
     restored_losses,
@@ -267,6 +268,7 @@ def train_seq2seq(
     model, optimizer = Transformer(model_config), make_optimizer(config)
     sampler = TaskSampler(task, config.seed, "train")
     if restored is not None:
+        check_optimizer_fits(restored.state, optimizer, run.path)
         state = restored.state
         sampler.state, best_val_loss = restored.meta["sampler_state"], restored.meta["best_val_loss"]
         echo(f"resuming from iteration {restored.step} in {run.path}")

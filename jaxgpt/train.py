@@ -25,6 +25,7 @@ from jaxgpt.loop import (  # noqa: F401 - re-exported
     TrainState,
     abstract_train_state,
     cast_params,
+    check_optimizer_fits,
     estimate_loss,
     init_train_state,
     learning_rate_schedule,
@@ -185,6 +186,7 @@ def train(
     sampler = BatchSampler(data.train, block_size, seed=config.seed)
 
     if restored is not None:
+        check_optimizer_fits(restored.state, optimizer, run.path)
         state = restored.state
         sampler.state = restored.meta["sampler_state"]
         best_val_loss = restored.meta["best_val_loss"]

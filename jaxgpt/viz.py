@@ -8,7 +8,6 @@ display or changes the backend of the caller.
 from __future__ import annotations
 
 import math
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -75,6 +75,10 @@ def wait_for_step(process: subprocess.Popen, out_dir, step: int, timeout: float 
         time.sleep(0.02)
 
 
+def evaluations(out_dir) -> list[int]:
+    return [r["iter"] for r in records(out_dir) if "val_loss" in r]
+
+
 def step_losses(out_dir) -> dict:
     """iter -> training loss, checking that no step was logged twice."""
     steps = [r["iter"] for r in records(out_dir) if "loss" in r]
@@ -88,3 +92,4 @@ def assert_same_run(out_dir, reference_dir, reference_params) -> None:
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(reference_params)):
         np.testing.assert_array_equal(a, b)
     assert step_losses(out_dir) == step_losses(reference_dir)
+    assert len(evaluations(out_dir)) == len(set(evaluations(out_dir)))  # no evaluation logged twice

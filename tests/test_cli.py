@@ -178,6 +178,27 @@ BAD_INPUT = [
     ),
     (
         "train.py",
+        "out_dir holds a config.json jaxgpt did not write",
+        ["--data_file={DATA}", "--out_dir={FOREIGN_CONFIG}"],
+        "holds a config.json that is not a jaxgpt run's: choose another --out_dir",
+        2,
+    ),
+    (
+        "train.py",
+        "--move_old_run where the run's folder holds other files too",
+        ["--data_file={DATA}", "--out_dir={RUN_AND_MORE}", "--move_old_run=True"],
+        "also holds files that are not the run's (notes.txt): move them out first",
+        2,
+    ),
+    (
+        "train.py",
+        "resume with another optimizer",
+        ["--init_from=resume", "--out_dir={RUN}", "--max_iters=40", "--grad_clip=0"],
+        "the optimizer settings differ from those the checkpoint in",
+        2,
+    ),
+    (
+        "train.py",
         "resume from a folder that does not exist",
         ["--init_from=resume", "--out_dir={MISSING}"],
         "does not exist; train first, or fix --out_dir",
@@ -340,6 +361,10 @@ BAD_INPUT = [
 ]
 
 
+def fingerprint(folder: pathlib.Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def damage_every_checkpoint(run_dir: pathlib.Path, file_name: str, edit) -> None:
     for step in (10, 20, 30):
         path = next(p for p in sorted((run_dir / str(step)).rglob("*")) if p.is_file() and p.match(file_name))
@@ -356,7 +381,7 @@ def folders(tmp_path, trained_run, shakespeare_path, monkeypatch):
     made["A_FILE"].write_text("not a folder")
     made["SHORT"] = tmp_path / "short.txt"
     made["SHORT"].write_text("To be, or not to be: that is the question.\n" * 2)
-    for name in ("RUN", "SEQ2SEQ_RUN", "NONSENSE_CONFIG", "EDITED_META", "DAMAGED", "NO_CONFIG"):
+    for name in ("RUN", "SEQ2SEQ_RUN", "NONSENSE_CONFIG", "EDITED_META", "DAMAGED", "NO_CONFIG", "RUN_AND_MORE"):
         made[name] = tmp_path / name.lower()
         shutil.copytree(run_dir, made[name])
     config = json.loads((made["SEQ2SEQ_RUN"] / "config.json").read_text())
@@ -367,6 +392,10 @@ def folders(tmp_path, trained_run, shakespeare_path, monkeypatch):
     )
     damage_every_checkpoint(made["DAMAGED"], "state/ocdbt.process_0/d/*", lambda data: data[: len(data) // 2])
     (made["NO_CONFIG"] / "config.json").unlink()
+    (made["RUN_AND_MORE"] / "notes.txt").write_text("the user's own")
+    made["FOREIGN_CONFIG"] = tmp_path / "hf-model"
+    made["FOREIGN_CONFIG"].mkdir()
+    (made["FOREIGN_CONFIG"] / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}')
     made["PREPARED"] = tmp_path / "prepared"
     Dataset.from_text("some text").save(made["PREPARED"])
     made["DISK_FULL"] = tmp_path / "disk-full"
@@ -380,12 +409,15 @@ def folders(tmp_path, trained_run, shakespeare_path, monkeypatch):
 
 @pytest.mark.parametrize("script,what,argv,message,code", BAD_INPUT, ids=[f"{s}: {w}" for s, w, *_ in BAD_INPUT])
 def test_bad_input_is_one_line_and_an_exit_code(monkeypatch, capsys, folders, script, what, argv, message, code):
-    argv = [arg.format_map(folders) for arg in argv]
+    raw_argv, argv = argv, [arg.format_map(folders) for arg in argv]
     if script in ("train.py", "train_seq2seq.py") and not any(arg.startswith("--out_dir") for arg in argv):
         argv.append(f"--out_dir={folders['MISSING']}")
+    given = [pathlib.Path(path) for name, path in folders.items() if "{" + name + "}" in " ".join(raw_argv)]
+    before = {path: fingerprint(path) for path in given if path.is_dir() and path != folders["DISK_FULL"]}
     exit_code, line = run_main(monkeypatch, capsys, MAINS[script], *argv, script=script)
     assert exit_code == code and line.startswith(f"{script}: error: ") and message in line, line
     assert not folders["MISSING"].exists()  # a failed start leaves no folder behind
+    assert {path: fingerprint(path) for path in before} == before  # and changes no folder it was given
 
 
 def test_a_save_that_fails_keeps_every_earlier_checkpoint(monkeypatch, capsys, folders):
@@ -416,3 +448,16 @@ def test_the_readme_lists_every_bad_input():
     table = readme.split("### Bad input", 1)[1].split("\n## ", 1)[0]
     missing = [f"{script}: {what}" for script, what, *_ in BAD_INPUT if f"| {what} |" not in table]
     assert not missing, missing
+
+
+def test_resume_alone_continues_with_the_runs_own_settings(monkeypatch, capsys, folders):
+    """The run was trained with batch 4 and evaluations every 10; the preset says 12 and 250."""
+    run_dir = folders["RUN"]
+    monkeypatch.setattr(checkpoint_module, "write_manifest", write_manifest)  # a disk with room again
+    monkeypatch.setattr(sys, "argv", ["train.py", "--init_from=resume", f"--out_dir={run_dir}", "--max_iters=32"])
+    with pytest.raises(SystemExit) as exit_info:
+        run(train_main)
+    assert exit_info.value.code == 0, capsys.readouterr().err[-2000:]
+    settings = json.loads((run_dir / "config.json").read_text())["train"]
+    assert settings["batch_size"] == 4 and settings["eval_interval"] == 10 and settings["max_iters"] == 32
+    assert settings["init_from"] == "resume"

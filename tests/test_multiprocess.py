@@ -38,9 +38,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_two_processes(out_dir, data_file):
+def launch_two_processes(out_dir, data_file, *more_flags):
     flags = [f"--{name}={value}" for name, value in {**MODEL, **TRAINING}.items()]
-    flags += ["--preset=gpt-nano", f"--data_file={data_file}", f"--out_dir={out_dir}"]
+    flags += ["--preset=gpt-nano", f"--data_file={data_file}", f"--out_dir={out_dir}", *more_flags]
     address = f"127.0.0.1:{free_port()}"
     # one CPU device per process: the global mesh has 2 devices, as the reference run below
     env = {
@@ -71,6 +71,9 @@ def launch_two_processes(out_dir, data_file):
     return [p.returncode for p in processes], outputs
 
 
+RESUMED_TO = 9
+
+
 def step_losses(out_dir):
     lines = (out_dir / "metrics.jsonl").read_text().splitlines()
     return [record["loss"] for record in map(json.loads, lines) if "loss" in record]
@@ -78,33 +81,43 @@ def step_losses(out_dir):
 
 @pytest.fixture(scope="module")
 def two_process_run(tmp_path_factory, shakespeare_path):
-    out_dir = tmp_path_factory.mktemp("two-processes")
+    """Two processes train 6 steps; then, the newest checkpoint damaged, two processes resume to 9."""
+    out_dir = tmp_path_factory.mktemp("two-processes") / "out"
     codes, outputs = launch_two_processes(out_dir, shakespeare_path)
     assert codes == [0, 0], "\n".join(err[-2000:] for _, err in outputs)
-    return out_dir, outputs
+    metadata = out_dir / "6" / "meta" / "metadata"
+    metadata.write_bytes(metadata.read_bytes().replace(b'"iter": 6', b'"iter": 7'))
+    codes, resumed = launch_two_processes(out_dir, shakespeare_path, "--init_from=resume", f"--max_iters={RESUMED_TO}")
+    assert codes == [0, 0], "\n".join(err[-2000:] for _, err in resumed)
+    return out_dir, outputs, resumed
 
 
-def test_two_processes_match_one_process(two_process_run, tmp_path, shakespeare_path):
-    out_dir, _ = two_process_run
-    # the reference: this test process, one process with the 2 simulated devices of conftest
-    config = TrainConfig(out_dir=str(tmp_path / "one"), data_file=str(shakespeare_path), **TRAINING)
+def test_two_processes_match_one_process_and_resume_from_the_last_good_checkpoint(
+    two_process_run, tmp_path, shakespeare_path
+):
+    out_dir, _, (resumed0, _) = two_process_run
+    assert "resuming from iteration 3" in resumed0[0] and (out_dir / "damaged-6").is_dir()
+    # the reference: this test process, one process with the 2 simulated devices of conftest, never stopped
+    config = TrainConfig(
+        out_dir=str(tmp_path / "one"), data_file=str(shakespeare_path), **{**TRAINING, "max_iters": RESUMED_TO}
+    )
     train(config, GPTConfig(**MODEL), progress=False, echo=lambda *_: None)
     two, one = step_losses(out_dir), step_losses(tmp_path / "one")
-    assert len(two) == len(one) == TRAINING["max_iters"]
+    assert len(two) == len(one) == RESUMED_TO  # the history kept steps 1-3 and the resume logged 4-9
     np.testing.assert_allclose(two, one, rtol=1e-5)
     assert one[-1] < one[0]  # it learned, with dropout on: the dropout keys agree across processes too
 
 
 def test_only_process_zero_writes_logs_and_both_save_a_checkpoint(two_process_run):
-    out_dir, outputs = two_process_run
+    out_dir, outputs, _ = two_process_run
     (out0, _), (out1, _) = outputs
     assert "step 6: train loss" in out0 and "best val loss" in out0
     # process 1 prints nothing of its own (gloo, the C++ collectives library, announces its connection)
     assert [line for line in out1.splitlines() if not line.startswith("[Gloo]")] == []
     records = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [r["iter"] for r in records if "loss" in r] == list(range(1, 7))  # each step logged once
+    assert [r["iter"] for r in records if "loss" in r] == list(range(1, RESUMED_TO + 1))  # each step logged once
     _, params, tokenizer, meta = restore_model(out_dir, "latest")  # written by 2 processes, read by 1
-    assert meta["iter"] == 6 and tokenizer.vocab_size == 65
+    assert meta["iter"] == RESUMED_TO and tokenizer.vocab_size == 65
     assert params["h_0"]["attn"]["c_attn"]["kernel"].shape == (32, 96)
 
 

@@ -4,11 +4,15 @@ evaluating writes nothing, and a resume leaves one history (metrics.jsonl, check
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 
+import jax
+import jax.numpy as jnp
 import pytest
 
 from jaxgpt import GPTConfig
+from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.run_dir import RunDir, RunDirError
 from jaxgpt.train import TrainConfig, restore_model, train
@@ -122,3 +126,30 @@ def test_a_resume_sets_damaged_checkpoints_aside(run_copy, shakespeare_path, cap
     assert f"moved the damaged checkpoint to {run_copy / 'damaged-20'}" in said
     assert RunDir(run_copy).checkpoint_steps() == [10, 20]
     assert [r["iter"] for r in MetricsLog(run_copy).records() if "loss" in r] == list(range(1, 21))
+
+
+def test_the_best_checkpoint_survives_a_resume_that_sets_the_best_aside(tmp_path):
+    """keep=2: 10 (val 1.5), 20 (1.9), 30 (1.0, then damaged). After the fallback, 10 is the best."""
+    checkpoints = Checkpoints(tmp_path, keep=2)
+    for step, loss in [(10, 1.5), (20, 1.9), (30, 1.0)]:
+        checkpoints.save(step, {"w": jnp.full((2,), float(step))}, {"iter": step, "val_loss": loss}, val_loss=loss)
+    checkpoints.wait()
+    assert checkpoints.steps() == [10, 20, 30]  # 10 is no longer among the last 2, but it was the best
+    metadata = tmp_path / "30" / "meta" / "metadata"
+    metadata.write_text(metadata.read_text().replace('"iter": 30', '"iter": 31'))
+    restored = Checkpoints(tmp_path).restore(lambda meta: {"w": jax.ShapeDtypeStruct((2,), jnp.float32)})
+    assert restored.step == 20
+    RunDir(tmp_path).set_aside(restored.damaged)
+    checkpoints = Checkpoints(tmp_path, keep=2)
+    assert checkpoints.best_step() == 10
+    for step, loss in [(30, 1.6), (40, 1.7), (50, 1.8)]:
+        checkpoints.save(step, {"w": jnp.zeros((2,))}, {"iter": step, "val_loss": loss}, val_loss=loss)
+    checkpoints.wait()
+    assert checkpoints.steps() == [10, 40, 50] and (tmp_path / "damaged-30").is_dir()
+
+
+def test_run_files_are_written_with_the_usual_permissions(finished):
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("config.json", "metrics.jsonl", "loss.png"):
+        assert (finished / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
