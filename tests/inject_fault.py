@@ -113,8 +113,8 @@ def mid_line_in_metrics(nth):
 
 
 def while_replacing(name):
-    """Dies after writing the temporary copy of `name` (loss.png, metrics.jsonl, config.json), before
-    it replaces the file."""
+    """Dies after writing the temporary copy of `name` (loss.png, metrics.jsonl), before it replaces
+    the file."""
 
     def inject(nth):
         replace = jaxgpt.atomic.os.replace
@@ -179,7 +179,6 @@ MOMENTS = {
     "metrics-line": mid_line_in_metrics,
     "loss-png": while_replacing("loss.png"),
     "history-rewrite": while_replacing("metrics.jsonl"),
-    "config-json": while_replacing("config.json"),
     "restore": while_restoring,
     "ctrl-c-save": saving_after_ctrl_c,
 }

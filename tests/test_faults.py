@@ -1,7 +1,7 @@
 """SIGKILL at any moment loses at most the work since the last complete checkpoint. One training run
-is killed at eleven moments in turn (inside a train step, an evaluation, a save, the checksums, the
+is killed at ten moments in turn (inside a train step, an evaluation, a save, the checksums, the
 rename of a finished checkpoint, a line of metrics.jsonl, loss.png, the resume's rewrite of the
-history, config.json, the restore, the save that Ctrl-C asks for), resumed after each kill, and
+history, the restore, the save that Ctrl-C asks for), resumed after each kill, and
 ends with bitwise the weights and per-step losses of the same run never interrupted."""
 
 import random
@@ -24,7 +24,6 @@ def kill_plan(seed: int) -> list[tuple[str, int]]:
         ("save", 2),  # the first run: its first checkpoint (iteration 4) is complete, its second is not
         ("restore", 1),  # the moments of a resume
         ("history-rewrite", 1),
-        ("config-json", 1),
         ("train-step", rng.randint(2, 6)),  # the moments of training
         ("evaluation", rng.randint(1, 4)),
         ("metrics-line", rng.randint(2, 9)),
@@ -35,7 +34,7 @@ def kill_plan(seed: int) -> list[tuple[str, int]]:
     ]
 
 
-def test_a_run_killed_at_eleven_moments_ends_as_if_never_killed(tmp_path):
+def test_a_run_killed_at_ten_moments_ends_as_if_never_killed(tmp_path):
     out_dir = tmp_path / "out"
     args = flags(out_dir=out_dir, **RUN_FLAGS)
     for i, (moment, n) in enumerate(kill_plan(seed=11)):
