@@ -28,6 +28,26 @@ TRAIN_FLAGS = {
 }
 
 
+# the in-process runs of test_checkpoint and test_run_dir: no dropout, a checkpoint every 10 iterations
+SMALL = GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
+
+
+def small_run_config(out_dir, **overrides) -> TrainConfig:
+    fields = dict(
+        out_dir=str(out_dir),
+        data_file=str(TRAIN_FLAGS["data_file"]),
+        batch_size=4,
+        eval_interval=10,
+        eval_iters=1,
+        log_interval=1,
+        max_iters=20,
+        warmup_iters=0,
+        lr_decay_iters=40,
+        always_save_checkpoint=True,
+    )
+    return TrainConfig(**{**fields, **overrides})
+
+
 def flags(**train_flags) -> list[str]:
     return [f"--{name}={value}" for name, value in {**MODEL_FLAGS, **TRAIN_FLAGS, **train_flags}.items()]
 

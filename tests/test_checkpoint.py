@@ -11,33 +11,20 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
+from runs import SMALL, small_run_config
 
-from jaxgpt import GPTConfig
 from jaxgpt.checkpoint import MANIFEST, ORBAX_RECORD, CheckpointError, Checkpoints, check_manifest
 from jaxgpt.sharding import data_mesh
-from jaxgpt.train import TrainConfig, gpt_abstract_state, restore_model, train
+from jaxgpt.train import gpt_abstract_state, restore_model, train
 
 pytestmark = pytest.mark.xdist_group("test_checkpoint")  # one worker builds the module's fixtures (conftest.py)
 
-SMALL = GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, shakespeare_path):
+def run(tmp_path_factory):
     """A finished run with two checkpoints, 10 and 20, and the parameters each holds."""
     out_dir = tmp_path_factory.mktemp("run") / "out"
-    config = TrainConfig(
-        out_dir=str(out_dir),
-        data_file=str(shakespeare_path),
-        batch_size=4,
-        eval_interval=10,
-        eval_iters=1,
-        log_interval=10,
-        max_iters=20,
-        warmup_iters=0,
-        lr_decay_iters=20,
-        always_save_checkpoint=True,
-    )
+    config = small_run_config(out_dir)
     train(config, SMALL, progress=False, echo=lambda *_: None)
     params = {step: restore_model(out_dir, step)[1] for step in (10, 20)}
     return out_dir, params

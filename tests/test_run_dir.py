@@ -10,40 +10,23 @@ import shutil
 import jax
 import jax.numpy as jnp
 import pytest
+from runs import SMALL, small_run_config
 
-from jaxgpt import GPTConfig
 from jaxgpt.checkpoint import Checkpoints
 from jaxgpt.metrics import MetricsLog
 from jaxgpt.run_dir import RunDir, RunDirError
-from jaxgpt.train import TrainConfig, restore_model, train
+from jaxgpt.train import restore_model, train
 
 pytestmark = pytest.mark.xdist_group("test_run_dir")  # one worker builds the module's fixtures (conftest.py)
 
-SMALL = GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
 quiet = dict(progress=False, echo=lambda *_: None)
 
 
-def config_for(out_dir, shakespeare_path, **overrides) -> TrainConfig:
-    fields = dict(
-        out_dir=str(out_dir),
-        data_file=str(shakespeare_path),
-        batch_size=4,
-        eval_interval=10,
-        eval_iters=1,
-        log_interval=1,
-        max_iters=20,
-        warmup_iters=0,
-        lr_decay_iters=40,
-        always_save_checkpoint=True,
-    )
-    return TrainConfig(**{**fields, **overrides})
-
-
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory, shakespeare_path):
+def finished(tmp_path_factory):
     """A run trained to iteration 20, with checkpoints 10 and 20."""
     out_dir = tmp_path_factory.mktemp("finished") / "out"
-    train(config_for(out_dir, shakespeare_path), SMALL, **quiet)
+    train(small_run_config(out_dir), SMALL, **quiet)
     return out_dir
 
 
@@ -61,18 +44,18 @@ def fingerprint(folder) -> dict:
     }
 
 
-def test_a_new_run_into_a_used_folder_stops_before_writing(run_copy, shakespeare_path):
+def test_a_new_run_into_a_used_folder_stops_before_writing(run_copy):
     before = fingerprint(run_copy)
     bigger = dataclasses.replace(SMALL, n_layer=2)
     with pytest.raises(RunDirError, match="already holds a run .* --init_from resume to continue it"):
-        train(config_for(run_copy, shakespeare_path), bigger, **quiet)
+        train(small_run_config(run_copy), bigger, **quiet)
     assert fingerprint(run_copy) == before  # not one byte changed
 
 
-def test_move_old_run_renames_the_old_folder_and_starts_afresh(run_copy, shakespeare_path):
+def test_move_old_run_renames_the_old_folder_and_starts_afresh(run_copy):
     before = fingerprint(run_copy)
     said = []
-    other_seed = config_for(run_copy, shakespeare_path, max_iters=10, seed=7)  # the same sizes: compiled already
+    other_seed = small_run_config(run_copy, max_iters=10, seed=7)  # the same sizes: compiled already
     train(other_seed, SMALL, progress=False, echo=said.append, move_old_run=True)
     aside = run_copy.with_name("out.old-1")
     assert f"moved the old run in {run_copy} to {aside}" in said
@@ -83,21 +66,21 @@ def test_move_old_run_renames_the_old_folder_and_starts_afresh(run_copy, shakesp
     assert {r["iter"] for r in MetricsLog(run_copy).records()} == set(range(0, 11))
 
 
-def test_evaluating_writes_nothing(run_copy, shakespeare_path):
+def test_evaluating_writes_nothing(run_copy):
     before = fingerprint(run_copy)
-    result = train(config_for(run_copy, shakespeare_path, init_from="resume", eval_only=True), **quiet)
+    result = train(small_run_config(run_copy, init_from="resume", eval_only=True), **quiet)
     assert set(result.last_losses) == {"train", "val"} and int(result.state.step) == 20
     assert fingerprint(run_copy) == before
 
 
-def test_a_resume_keeps_one_history(run_copy, shakespeare_path):
+def test_a_resume_keeps_one_history(run_copy):
     """A run killed after iteration 20's checkpoint, part way through logging iteration 24."""
     log = MetricsLog(run_copy)
     for step in range(21, 24):
         log.step(step, 9.0, 1e-3, 1.0, 1.0, 0.0)
     with log.path.open("a") as f:
         f.write('{"iter": 24, "lo')  # the last line, cut short
-    result = train(config_for(run_copy, shakespeare_path, init_from="resume", max_iters=30), **quiet)
+    result = train(small_run_config(run_copy, init_from="resume", max_iters=30), **quiet)
     steps = [r["iter"] for r in log.records() if "loss" in r]
     assert steps == list(range(1, 31)) and int(result.state.step) == 30
     assert all(r["loss"] != 9.0 for r in log.records() if "loss" in r)  # the dropped records are gone
@@ -106,13 +89,11 @@ def test_a_resume_keeps_one_history(run_copy, shakespeare_path):
     assert all(json.loads(line) for line in log.path.read_text().splitlines())  # no line cut short
 
 
-def test_a_resume_sets_damaged_checkpoints_aside(run_copy, shakespeare_path, capsys):
+def test_a_resume_sets_damaged_checkpoints_aside(run_copy, capsys):
     metadata = run_copy / "20" / "meta" / "metadata"
     metadata.write_text(metadata.read_text().replace('"iter": 20', '"iter": 21'))
     said = []
-    result = train(
-        config_for(run_copy, shakespeare_path, init_from="resume", max_iters=20), progress=False, echo=said.append
-    )
+    result = train(small_run_config(run_copy, init_from="resume", max_iters=20), progress=False, echo=said.append)
     assert int(result.state.step) == 20  # from 10, again
     warning = f"warning: checkpoint 20 in {run_copy} is damaged (meta/metadata differs from its checksum): using 10"
     assert warning in capsys.readouterr().err
