@@ -5,7 +5,7 @@
 # data sheet and against the card's measured bf16 matmul speed, side by side with transformers'
 # GPT2LMHeadModel in PyTorch; 3. nanoGPT's shakespeare-char recipe; 4. its train step vs PyTorch.
 set -u
-DATA=${1:-../shared/data/tinyshakespeare.txt}
+DATA=${1:-tests/data/tinyshakespeare.txt}  # the copy that ships with the tests
 OUT_DIR=${2:-gpu-check}
 mkdir -p "$OUT_DIR"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
