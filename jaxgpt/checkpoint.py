@@ -88,12 +88,9 @@ def check_manifest(folder: pathlib.Path) -> bool:
     return True
 
 
-def _from_orbax(record: logging.LogRecord) -> bool:
-    """Whether orbax (or tensorstore, under it) logged this record, or its exception passed through them."""
-    frames = []
-    if record.exc_info and record.exc_info[2] is not None:
-        frames = [frame.filename for frame in traceback.extract_tb(record.exc_info[2])]
-    places = [record.pathname, *frames, record.getMessage()[:2000].lower()]
+def _from_orbax(tb, *texts: str) -> bool:
+    """Whether a traceback passed through orbax's (or tensorstore's) code, or the texts name them."""
+    places = [frame.filename for frame in traceback.extract_tb(tb)] + [text[:2000].lower() for text in texts]
     return any(word in place for place in places for word in ("orbax", "tensorstore", "ocdbt", "zarr"))
 
 
@@ -103,16 +100,16 @@ class _QuietOrbax(logging.Filter):
     the user as one line, from jaxgpt."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not _from_orbax(record)
+        tb = record.exc_info[2] if record.exc_info else None
+        return not _from_orbax(tb, record.pathname, record.getMessage())
 
 
 def _orbax_noise(unraisable) -> bool:
     """An error nobody can catch, left behind by a failed orbax read or write: a coroutine of orbax's
     collected with its exception, or tensorstore calling back into an event loop orbax has closed."""
     error = unraisable.exc_value
-    frames = [frame.filename for frame in traceback.extract_tb(unraisable.exc_traceback)]
     closed_loop = isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
-    return closed_loop or any("/orbax/" in frame for frame in frames) or "orbax" in repr(unraisable.object)
+    return closed_loop or _from_orbax(unraisable.exc_traceback, repr(unraisable.object))
 
 
 def _quiet_orbax() -> None:
@@ -159,9 +156,8 @@ class Checkpoints:
         self._saving: int | None = None  # the step whose save may still be running
         _quiet_orbax()
         self.manager = self._open()
-        losses = {step: loss for step in self.steps() if math.isfinite(loss := self._val_loss(step))}
-        self._best_step = min(losses, key=losses.get, default=None)
-        self._best_loss = losses.get(self._best_step, math.inf)
+        # each checkpoint's validation loss, from its metadata (unverified) or from `save`
+        self._val_losses = {step: self._read_val_loss(step) for step in self.steps()}
 
     def _open(self) -> ocp.CheckpointManager:
         # orbax keeps the latest `keep`, and the best by validation loss, which jaxgpt tracks itself:
@@ -175,7 +171,8 @@ class Checkpoints:
 
     def should_preserve(self, checkpoints, *, context) -> list[bool]:
         """orbax's preservation policy protocol: keep the best checkpoint."""
-        return [checkpoint.step == self._best_step for checkpoint in checkpoints]
+        best = self.best_step()
+        return [checkpoint.step == best for checkpoint in checkpoints]
 
     def _add_checksums(self) -> None:
         """Runs in orbax's save thread once every file is written, before the folder is renamed."""
@@ -219,8 +216,7 @@ class Checkpoints:
             raise self._failed(step, error) from error
         if not saving:  # orbax declines a step at or below its latest: a checkpoint must never be skipped
             raise CheckpointError(f"checkpoint {step} was not saved: {self.directory} already has {self.steps()}")
-        if val_loss is not None and val_loss < self._best_loss:
-            self._best_loss, self._best_step = val_loss, step
+        self._val_losses[step] = math.inf if val_loss is None else float(val_loss)
 
     def wait(self) -> None:
         """Block until the running save, if any, is complete; raise CheckpointError if it failed."""
@@ -237,9 +233,10 @@ class Checkpoints:
 
     def best_step(self) -> int | None:
         """The step with the lowest validation loss (as its metadata says: not yet verified)."""
-        return self._best_step
+        evaluated = {step: loss for step, loss in self._val_losses.items() if math.isfinite(loss)}
+        return min(evaluated, key=evaluated.get, default=None)
 
-    def _val_loss(self, step: int) -> float:
+    def _read_val_loss(self, step: int) -> float:
         """The validation loss a checkpoint's metadata records (unverified): inf for a checkpoint
         saved without an evaluation (on Ctrl-C), -inf when the metadata cannot be read."""
         try:
@@ -260,7 +257,7 @@ class Checkpoints:
             return steps
         if checkpoint == "best":
             # unreadable metadata first: that checkpoint may have been the best, and trying it warns
-            return sorted(steps, key=self._val_loss)  # stable: equal losses keep newest first
+            return sorted(steps, key=lambda step: self._val_losses.get(step, -math.inf))  # stable: newest first on ties
         if checkpoint not in steps:
             raise CheckpointError(f"no checkpoint for step {checkpoint} in {self.directory}: it has {sorted(steps)}")
         return [checkpoint]
