@@ -21,6 +21,7 @@ import math
 import pathlib
 import sys
 import traceback
+import warnings
 from typing import Any, Callable
 
 import orbax.checkpoint as ocp
@@ -118,6 +119,8 @@ def _quiet_orbax() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _QuietOrbax) for f in logger.filters):
             logger.addFilter(_QuietOrbax())
+    # orbax's writing coroutines, dropped unawaited when a save fails (a full disk)
+    warnings.filterwarnings("ignore", r"coroutine '(async_serialize|_read_array_index)", RuntimeWarning)
     previous = sys.unraisablehook
     if getattr(previous, "keeps_orbax_quiet", False):
         return
