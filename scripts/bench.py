@@ -15,16 +15,16 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax
 
-from jaxgpt.allocator import restart_with_tcmalloc
-from jaxgpt.benchmark import (
+from jaxgpt.cli.allocator import restart_with_tcmalloc
+from jaxgpt.benchmark.timing import (
     time_generation,
     time_torch_generation,
     time_torch_train_step,
     time_train_step,
     with_block_size,
 )
-from jaxgpt.config import GPT_PRESETS, GPTConfig
-from jaxgpt.train import TRAIN_RECIPES, TrainConfig, default_preset
+from jaxgpt.model.config import GPT_PRESETS, GPTConfig
+from jaxgpt.training.train_gpt import TRAIN_RECIPES, TrainConfig, default_preset
 
 
 def fastest(best: dict | None, result: dict) -> dict:

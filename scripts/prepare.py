@@ -5,8 +5,8 @@ python scripts/prepare.py --data_file input.txt --out_dir data/mytext --tokenize
 python scripts/train.py --init_from gpt2 --dataset data/mytext
 """
 
-from jaxgpt.allocator import restart_with_tcmalloc
-from jaxgpt.cli import prepare_main, run
+from jaxgpt.cli.allocator import restart_with_tcmalloc
+from jaxgpt.cli.commands import prepare_main, run
 
 if __name__ == "__main__":
     restart_with_tcmalloc()  # ~20% faster CPU steps where libtcmalloc is installed

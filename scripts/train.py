@@ -1,7 +1,7 @@
 """Train a GPT on tiny Shakespeare (or --data_file) with nanoGPT's flags: python scripts/train.py --help"""
 
-from jaxgpt.allocator import restart_with_tcmalloc
-from jaxgpt.cli import run, train_main
+from jaxgpt.cli.allocator import restart_with_tcmalloc
+from jaxgpt.cli.commands import run, train_main
 
 if __name__ == "__main__":
     restart_with_tcmalloc()  # ~20% faster CPU steps where libtcmalloc is installed

@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 
-from jaxgpt import reference
+from jaxgpt.model import reference
 
 # float32 computation against the float64 reference: relative and absolute error bound
 TOL = 2e-5

@@ -10,11 +10,11 @@ import signal
 import sys
 
 import jaxgpt.atomic
-import jaxgpt.checkpoint
-import jaxgpt.loop
-import jaxgpt.metrics
-from jaxgpt.checkpoint import Checkpoints
-from jaxgpt.cli import run, train_main
+import jaxgpt.training.checkpoint
+import jaxgpt.training.loop
+import jaxgpt.training.metrics
+from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.cli.commands import run, train_main
 
 
 def die():
@@ -33,7 +33,7 @@ class Nth:
 
 
 def during_a_train_step(nth):
-    make = jaxgpt.loop.make_train_step
+    make = jaxgpt.training.loop.make_train_step
 
     def make_dying(*args, **kwargs):
         step = make(*args, **kwargs)
@@ -46,11 +46,11 @@ def during_a_train_step(nth):
 
         return dying
 
-    jaxgpt.loop.make_train_step = make_dying
+    jaxgpt.training.loop.make_train_step = make_dying
 
 
 def during_an_evaluation(nth):
-    make = jaxgpt.loop.make_eval_step
+    make = jaxgpt.training.loop.make_eval_step
 
     def make_dying(loss_fn):
         eval_step = make(loss_fn)
@@ -62,7 +62,7 @@ def during_an_evaluation(nth):
 
         return dying
 
-    jaxgpt.loop.make_eval_step = make_dying
+    jaxgpt.training.loop.make_eval_step = make_dying
 
 
 def while_saving(nth):
@@ -77,30 +77,30 @@ def while_saving(nth):
 
 
 def while_writing_checksums(nth):
-    write = jaxgpt.checkpoint.write_manifest
+    write = jaxgpt.training.checkpoint.write_manifest
 
     def dying(folder):
         if nth.reached():
-            (folder / jaxgpt.checkpoint.MANIFEST).write_text('{"format": 2, "files": {"sta')
+            (folder / jaxgpt.training.checkpoint.MANIFEST).write_text('{"format": 2, "files": {"sta')
             die()
         write(folder)
 
-    jaxgpt.checkpoint.write_manifest = dying
+    jaxgpt.training.checkpoint.write_manifest = dying
 
 
 def before_the_checkpoint_is_renamed(nth):
-    write = jaxgpt.checkpoint.write_manifest
+    write = jaxgpt.training.checkpoint.write_manifest
 
     def dying(folder):
         write(folder)  # complete, but orbax has not renamed the folder yet
         if nth.reached():
             die()
 
-    jaxgpt.checkpoint.write_manifest = dying
+    jaxgpt.training.checkpoint.write_manifest = dying
 
 
 def mid_line_in_metrics(nth):
-    append = jaxgpt.metrics.MetricsLog._append
+    append = jaxgpt.training.metrics.MetricsLog._append
 
     def dying(self, record):
         if nth.reached():
@@ -109,7 +109,7 @@ def mid_line_in_metrics(nth):
             die()
         append(self, record)
 
-    jaxgpt.metrics.MetricsLog._append = dying
+    jaxgpt.training.metrics.MetricsLog._append = dying
 
 
 def while_replacing(name):
@@ -146,7 +146,7 @@ def while_restoring(nth):
 
 def saving_after_ctrl_c(nth):
     """Ctrl-C at the Nth train step, then death during the checkpoint that Ctrl-C saves."""
-    make = jaxgpt.loop.make_train_step
+    make = jaxgpt.training.loop.make_train_step
     save = Checkpoints.save
     interrupted = []
 
@@ -166,7 +166,7 @@ def saving_after_ctrl_c(nth):
         if interrupted:
             die()
 
-    jaxgpt.loop.make_train_step = make_interrupted
+    jaxgpt.training.loop.make_train_step = make_interrupted
     Checkpoints.save = dying
 
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from jaxgpt import allocator
+from jaxgpt.cli import allocator
 
 
 def test_preload_environment_adds_tcmalloc_once_and_respects_opt_out(monkeypatch):
@@ -21,7 +21,7 @@ def test_preload_environment_adds_tcmalloc_once_and_respects_opt_out(monkeypatch
 def test_a_restarted_script_runs_with_tcmalloc_when_installed(tmp_path):
     script = tmp_path / "show.py"
     script.write_text(
-        "import os\nfrom jaxgpt.allocator import restart_with_tcmalloc\n"
+        "import os\nfrom jaxgpt.cli.allocator import restart_with_tcmalloc\n"
         "restart_with_tcmalloc()\nprint(os.environ.get('LD_PRELOAD'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "JAXGPT_ALLOCATOR")}

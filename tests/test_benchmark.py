@@ -3,9 +3,9 @@
 
 import pytest
 
-from jaxgpt.benchmark import time_generation, time_torch_generation, time_torch_train_step, time_train_step
-from jaxgpt.config import GPTConfig
-from jaxgpt.train import TrainConfig
+from jaxgpt.benchmark.timing import time_generation, time_torch_generation, time_torch_train_step, time_train_step
+from jaxgpt.model.config import GPTConfig
+from jaxgpt.training.train_gpt import TrainConfig
 
 MODEL = GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, bias=False)
 TRAINING = TrainConfig(batch_size=4, gradient_accumulation_steps=2)

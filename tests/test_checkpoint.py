@@ -13,9 +13,9 @@ import orbax.checkpoint as ocp
 import pytest
 from runs import SMALL, small_run_config
 
-from jaxgpt.checkpoint import MANIFEST, ORBAX_RECORD, CheckpointError, Checkpoints, check_manifest
-from jaxgpt.sharding import data_mesh
-from jaxgpt.train import gpt_abstract_state, restore_model, train
+from jaxgpt.training.checkpoint import MANIFEST, ORBAX_RECORD, CheckpointError, Checkpoints, check_manifest
+from jaxgpt.training.sharding import data_mesh
+from jaxgpt.training.train_gpt import gpt_abstract_state, restore_model, train
 
 pytestmark = pytest.mark.xdist_group("test_checkpoint")  # one worker builds the module's fixtures (conftest.py)
 

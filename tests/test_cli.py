@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-import jaxgpt.checkpoint as checkpoint_module
-from jaxgpt.checkpoint import write_manifest
-from jaxgpt.cli import prepare_main, run, sample_main, seq2seq_main, train_main
-from jaxgpt.data import Dataset
-from jaxgpt.train import restore_model
+import jaxgpt.training.checkpoint as checkpoint_module
+from jaxgpt.training.checkpoint import write_manifest
+from jaxgpt.cli.commands import prepare_main, run, sample_main, seq2seq_main, train_main
+from jaxgpt.training.data import Dataset
+from jaxgpt.training.train_gpt import restore_model
 
 pytestmark = pytest.mark.xdist_group("test_cli")  # one worker builds the module's fixtures (conftest.py)
 

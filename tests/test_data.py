@@ -12,8 +12,8 @@ import pytest
 from jax.sharding import PartitionSpec
 
 from jaxgpt import GPT, GPTConfig
-from jaxgpt.data import SHAKESPEARE_SHA256, BatchSampler, DataError, Dataset, download_shakespeare, load_text
-from jaxgpt.sharding import data_mesh, shard_batch, stack_per_device
+from jaxgpt.training.data import SHAKESPEARE_SHA256, BatchSampler, DataError, Dataset, download_shakespeare, load_text
+from jaxgpt.training.sharding import data_mesh, shard_batch, stack_per_device
 
 
 @pytest.fixture

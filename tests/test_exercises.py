@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgpt import reference as ref
-from jaxgpt.exercises import (
+from jaxgpt.model import reference as ref
+from jaxgpt.study.exercises import (
     check_attention,
     check_causal_mask,
     check_feed_forward,

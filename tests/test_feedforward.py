@@ -47,7 +47,7 @@ def test_feedforward_runs_under_jit_and_grad(x_BxTxC):
 def test_dense_on_flattened_tokens_equals_flax_dense(x_BxTxC):
     import flax.linen as nn
 
-    from jaxgpt.dense import Dense
+    from jaxgpt.model.dense import Dense
 
     params = nn.Dense(9).init(jax.random.key(0), x_BxTxC)
     assert jax.tree.structure(Dense(9).init(jax.random.key(0), x_BxTxC)) == jax.tree.structure(params)

@@ -9,8 +9,8 @@ import torch
 from test_tokenizer import tiny_vocab_dir  # noqa: F401 (a fixture)
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from jaxgpt.cli import prepare_main, sample_main, train_main
-from jaxgpt.data import Dataset
+from jaxgpt.cli.commands import prepare_main, sample_main, train_main
+from jaxgpt.training.data import Dataset
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from helpers import assert_close, randomise
 
 from jaxgpt import GPT, GPTConfig
-from jaxgpt.generate import generate, sample_logits
+from jaxgpt.decoding.generate import generate, sample_logits
 
 BASE = dict(vocab_size=29, block_size=12, n_layer=2, n_head=2, n_embd=16)
 CONFIGS = {

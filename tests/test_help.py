@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
-from jaxgpt.cli import prepare_parser, sample_parser, seq2seq_parser, train_parser
-from jaxgpt.train import default_preset
+from jaxgpt.cli.commands import prepare_parser, sample_parser, seq2seq_parser, train_parser
+from jaxgpt.training.train_gpt import default_preset
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ import pytest
 from conftest import FAST_COMPILE
 
 from jaxgpt import GPTConfig
-from jaxgpt.distributed import distributed_settings
-from jaxgpt.train import TrainConfig, restore_model, train
+from jaxgpt.training.distributed import distributed_settings
+from jaxgpt.training.train_gpt import TrainConfig, restore_model, train
 
 pytestmark = pytest.mark.xdist_group("test_multiprocess")  # one worker builds the module's fixtures (conftest.py)
 

@@ -20,10 +20,10 @@ CHILD = textwrap.dedent(
     import json, sys, tempfile
     import jax, jax.numpy as jnp, numpy as np
     from jaxgpt import GPT, GPTConfig
-    from jaxgpt.checkpoint import Checkpoints
-    from jaxgpt.loop import abstract_train_state, init_train_state, make_optimizer, make_train_step
-    from jaxgpt.sharding import data_mesh, shard_batch, shard_state
-    from jaxgpt.train import TrainConfig, language_model_loss
+    from jaxgpt.training.checkpoint import Checkpoints
+    from jaxgpt.training.loop import abstract_train_state, init_train_state, make_optimizer, make_train_step
+    from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
+    from jaxgpt.training.train_gpt import TrainConfig, language_model_loss
 
     assert jax.device_count() == 8
     model = GPT(GPTConfig(vocab_size=64, block_size=16, n_layer=2, n_head=2, n_embd=32))

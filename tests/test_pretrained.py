@@ -10,7 +10,7 @@ from safetensors.numpy import load_file, save_file
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from jaxgpt import GPT, generate, reference
-from jaxgpt.pretrained import PretrainedError, load_gpt2, save_hf, to_hf_state_dict
+from jaxgpt.model.pretrained import PretrainedError, load_gpt2, save_hf, to_hf_state_dict
 
 
 @pytest.fixture(scope="module")

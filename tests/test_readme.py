@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from jaxgpt.cli import prepare_parser, sample_parser, seq2seq_parser, train_parser
-from jaxgpt.config import GPTConfig
-from jaxgpt.train import TRAIN_RECIPES, TrainConfig, default_preset
+from jaxgpt.cli.commands import prepare_parser, sample_parser, seq2seq_parser, train_parser
+from jaxgpt.model.config import GPTConfig
+from jaxgpt.training.train_gpt import TRAIN_RECIPES, TrainConfig, default_preset
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import random_mask
 
-from jaxgpt import reference
+from jaxgpt.model import reference
 
 
 def test_softmax_is_normalised_exponential():

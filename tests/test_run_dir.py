@@ -12,10 +12,10 @@ import jax.numpy as jnp
 import pytest
 from runs import SMALL, small_run_config
 
-from jaxgpt.checkpoint import Checkpoints
-from jaxgpt.metrics import MetricsLog
-from jaxgpt.run_dir import RunDir, RunDirError
-from jaxgpt.train import restore_model, train
+from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.training.run_dir import RunDir, RunDirError
+from jaxgpt.training.train_gpt import restore_model, train
 
 pytestmark = pytest.mark.xdist_group("test_run_dir")  # one worker builds the module's fixtures (conftest.py)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from jaxgpt import Transformer, TransformerConfig
-from jaxgpt.seq2seq import SEQ2SEQ_RECIPE, beam_search, greedy_decode, label_smoothed_loss, train_seq2seq
-from jaxgpt.tasks import EOS, PAD, TASKS, TaskSampler, is_held_out
-from jaxgpt.train import TrainConfig, learning_rate_schedule
+from jaxgpt.training.train_seq2seq import SEQ2SEQ_RECIPE, beam_search, greedy_decode, label_smoothed_loss, train_seq2seq
+from jaxgpt.training.tasks import EOS, PAD, TASKS, TaskSampler, is_held_out
+from jaxgpt.training.train_gpt import TrainConfig, learning_rate_schedule
 
 pytestmark = pytest.mark.xdist_group("test_seq2seq")  # one worker builds the module's fixtures (conftest.py)
 
@@ -121,7 +121,7 @@ def test_short_training_lowers_the_loss_and_resumes(trained):
 
 
 def test_the_command_line_trains_and_reports_held_out_accuracy(tmp_path, capsys):
-    from jaxgpt.cli import seq2seq_main
+    from jaxgpt.cli.commands import seq2seq_main
 
     argv = [  # the sizes of the `trained` fixture: their compiled steps are reused from JAX's cache
         "--task=reverse",

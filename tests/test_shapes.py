@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 from jaxgpt import GPT, GPTConfig, Transformer, TransformerConfig, count_params
-from jaxgpt.shapes import print_shapes, trace_shapes
+from jaxgpt.study.shapes import print_shapes, trace_shapes
 
 TINY = GPTConfig(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32)
 

@@ -10,12 +10,12 @@ import numpy as np
 import optax
 import pytest
 
-import jaxgpt.loop as loop_module
+import jaxgpt.training.loop as loop_module
 from jaxgpt import GPT, GPTConfig
-from jaxgpt.checkpoint import Checkpoints
-from jaxgpt.data import BatchSampler, Dataset
-from jaxgpt.sharding import data_mesh
-from jaxgpt.train import (
+from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.training.data import BatchSampler, Dataset
+from jaxgpt.training.sharding import data_mesh
+from jaxgpt.training.train_gpt import (
     TrainConfig,
     TrainingError,
     abstract_train_state,

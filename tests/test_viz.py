@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from jaxgpt import reference
-from jaxgpt.viz import plot_attention, plot_attention_heads, plot_losses
+from jaxgpt.model import reference
+from jaxgpt.study.figures import plot_attention, plot_attention_heads, plot_losses
 
 
 @pytest.fixture

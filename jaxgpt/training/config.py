@@ -8,8 +8,8 @@ import pathlib
 import jax
 import jax.numpy as jnp
 
-from jaxgpt.data import DATASETS, check_data_file
-from jaxgpt.pretrained import GPT2_REPOS
+from jaxgpt.training.data import DATASETS, check_data_file
+from jaxgpt.model.pretrained import GPT2_REPOS
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 DROPOUT_RNGS = ("threefry2x32", "rbg", "unsafe_rbg")  # jax.random's implementations

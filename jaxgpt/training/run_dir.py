@@ -18,9 +18,9 @@ import jax
 from jax.experimental import multihost_utils
 
 from jaxgpt.atomic import write_atomically
-from jaxgpt.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
-from jaxgpt.distributed import is_main_process
-from jaxgpt.metrics import MetricsLog
+from jaxgpt.training.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
+from jaxgpt.training.distributed import is_main_process
+from jaxgpt.training.metrics import MetricsLog
 
 CONFIG = "config.json"
 RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png")

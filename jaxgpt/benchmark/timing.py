@@ -9,13 +9,13 @@ import time
 import jax
 import numpy as np
 
-from jaxgpt.config import GPTConfig
-from jaxgpt.generate import generate
-from jaxgpt.gpt import GPT
-from jaxgpt.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
-from jaxgpt.params import count_params
-from jaxgpt.sharding import data_mesh, shard_batch, shard_state
-from jaxgpt.train import TrainConfig, init_train_state, language_model_loss, make_optimizer, make_train_step
+from jaxgpt.model.config import GPTConfig
+from jaxgpt.decoding.generate import generate
+from jaxgpt.model.gpt import GPT
+from jaxgpt.training.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
+from jaxgpt.model.params import count_params
+from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
+from jaxgpt.training.train_gpt import TrainConfig, init_train_state, language_model_loss, make_optimizer, make_train_step
 
 
 def fastest_seconds(run, repeats: int) -> float:

@@ -5,10 +5,10 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxgpt.block import TransformerBlock
-from jaxgpt.config import GPTConfig
-from jaxgpt.layernorm import LayerNorm
-from jaxgpt.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+from jaxgpt.model.block import TransformerBlock
+from jaxgpt.model.config import GPTConfig
+from jaxgpt.model.layernorm import LayerNorm
+from jaxgpt.model.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 
 
 class GPT(nn.Module):

@@ -14,7 +14,7 @@ import urllib.request
 import numpy as np
 
 from jaxgpt.atomic import write_atomically
-from jaxgpt.tokenizer import CharTokenizer, tokenizer_from_dict
+from jaxgpt.training.tokenizer import CharTokenizer, tokenizer_from_dict
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxgpt import reference as ref
-from jaxgpt.exercises.attention import _attention_params
-from jaxgpt.exercises.checking import CheckResult, Mistake, dense_params, random_generator, run_check
+from jaxgpt.model import reference as ref
+from jaxgpt.study.exercises.attention import _attention_params
+from jaxgpt.study.exercises.checking import CheckResult, Mistake, dense_params, random_generator, run_check
 
 # ---- LayerNorm ---------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from jaxgpt import reference as ref
-from jaxgpt.exercises.checking import CheckResult, Mistake, dense_params, random_generator, run_check
+from jaxgpt.model import reference as ref
+from jaxgpt.study.exercises.checking import CheckResult, Mistake, dense_params, random_generator, run_check
 
 # ---- attention ------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 `train()` sets up the data (tiny Shakespeare, any text, or a prepared folder), the tokenizer, the
 model (from scratch, a checkpoint, or GPT-2's weights) and its state, then runs the shared
-`training_loop` of `jaxgpt.loop`. The machinery and the config are re-exported here, so
-`from jaxgpt.train import TrainConfig, make_train_step, ...` keeps working.
+`training_loop` of `jaxgpt.training.loop`. The machinery and the config are re-exported here, so
+`from jaxgpt.training.train_gpt import TrainConfig, make_train_step, ...` keeps working.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxgpt.checkpoint import CheckpointError, Checkpoints, warn_on_stderr
-from jaxgpt.config import GPTConfig
-from jaxgpt.data import BatchSampler, DataError, Dataset, load_text
-from jaxgpt.distributed import is_main_process
-from jaxgpt.gpt import GPT
-from jaxgpt.loop import (  # noqa: F401 - re-exported
+from jaxgpt.training.checkpoint import CheckpointError, Checkpoints, warn_on_stderr
+from jaxgpt.model.config import GPTConfig
+from jaxgpt.training.data import BatchSampler, DataError, Dataset, load_text
+from jaxgpt.training.distributed import is_main_process
+from jaxgpt.model.gpt import GPT
+from jaxgpt.training.loop import (  # noqa: F401 - re-exported
     TrainingError,
     TrainState,
     abstract_train_state,
@@ -38,13 +38,13 @@ from jaxgpt.loop import (  # noqa: F401 - re-exported
     training_loop,
     use_compilation_cache,
 )
-from jaxgpt.mfu import flops_per_token
-from jaxgpt.params import count_params
-from jaxgpt.pretrained import load_gpt2
-from jaxgpt.run_dir import RunDir
-from jaxgpt.sharding import check_divisible, data_mesh, shard_state
-from jaxgpt.tokenizer import BPETokenizer, tokenizer_from_dict
-from jaxgpt.train_config import (  # noqa: F401 - re-exported
+from jaxgpt.training.mfu import flops_per_token
+from jaxgpt.model.params import count_params
+from jaxgpt.model.pretrained import load_gpt2
+from jaxgpt.training.run_dir import RunDir
+from jaxgpt.training.sharding import check_divisible, data_mesh, shard_state
+from jaxgpt.training.tokenizer import BPETokenizer, tokenizer_from_dict
+from jaxgpt.training.config import (  # noqa: F401 - re-exported
     DTYPES,
     FINETUNE_RECIPE,
     TRAIN_RECIPES,

@@ -2,9 +2,9 @@
 
 import flax.linen as nn
 
-from jaxgpt.attention import MultiHeadAttention
-from jaxgpt.feedforward import FeedForward
-from jaxgpt.layernorm import LayerNorm
+from jaxgpt.model.attention import MultiHeadAttention
+from jaxgpt.model.feedforward import FeedForward
+from jaxgpt.model.layernorm import LayerNorm
 
 
 class TransformerBlock(nn.Module):

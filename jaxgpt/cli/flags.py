@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from jaxgpt.config import ACTIVATIONS, ATTENTION_IMPLEMENTATIONS, POSITIONS
-from jaxgpt.data import DATASETS
-from jaxgpt.pretrained import GPT2_REPOS
-from jaxgpt.train_config import DROPOUT_RNGS, DTYPES, LR_SCHEDULES
+from jaxgpt.model.config import ACTIVATIONS, ATTENTION_IMPLEMENTATIONS, POSITIONS
+from jaxgpt.training.data import DATASETS
+from jaxgpt.model.pretrained import GPT2_REPOS
+from jaxgpt.training.config import DROPOUT_RNGS, DTYPES, LR_SCHEDULES
 
 # what each config field does, for --help; the accepted values of a closed set come from `CHOICES`
 HELP = {

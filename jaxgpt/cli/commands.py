@@ -12,20 +12,20 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
-from jaxgpt.checkpoint import CheckpointError
-from jaxgpt.config import GPT_PRESETS, TRANSFORMER_PRESETS, GPTConfig, TransformerConfig
-from jaxgpt.data import DataError, Dataset, load_text
-from jaxgpt.distributed import initialize, is_main_process
-from jaxgpt.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, parse_bool
-from jaxgpt.generate import check_sampling, generate
-from jaxgpt.gpt import GPT
-from jaxgpt.interrupt import TrainingInterrupted
-from jaxgpt.pretrained import GPT2_REPOS, PretrainedError, load_gpt2
-from jaxgpt.run_dir import RunDir
-from jaxgpt.seq2seq import SEQ2SEQ_RECIPE, exact_match, train_seq2seq
-from jaxgpt.tasks import TASKS
-from jaxgpt.tokenizer import BPETokenizer, TokenizerError
-from jaxgpt.train import (
+from jaxgpt.training.checkpoint import CheckpointError
+from jaxgpt.model.config import GPT_PRESETS, TRANSFORMER_PRESETS, GPTConfig, TransformerConfig
+from jaxgpt.training.data import DataError, Dataset, load_text
+from jaxgpt.training.distributed import initialize, is_main_process
+from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, parse_bool
+from jaxgpt.decoding.generate import check_sampling, generate
+from jaxgpt.model.gpt import GPT
+from jaxgpt.training.interrupt import TrainingInterrupted
+from jaxgpt.model.pretrained import GPT2_REPOS, PretrainedError, load_gpt2
+from jaxgpt.training.run_dir import RunDir
+from jaxgpt.training.train_seq2seq import SEQ2SEQ_RECIPE, exact_match, train_seq2seq
+from jaxgpt.training.tasks import TASKS
+from jaxgpt.training.tokenizer import BPETokenizer, TokenizerError
+from jaxgpt.training.train_gpt import (
     FINETUNE_RECIPE,
     TRAIN_RECIPES,
     TrainConfig,

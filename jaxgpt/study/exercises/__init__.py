@@ -1,12 +1,12 @@
 """Self-checks for learners: write your own attention, LayerNorm, ... and `check_*` it.
 
-Each checker runs your function and `jaxgpt.reference` on the same random inputs (several shapes,
+Each checker runs your function and `jaxgpt.model.reference` on the same random inputs (several shapes,
 masks), prints a one-line verdict and returns a `CheckResult`. When the numbers differ it names the
 first case that failed, where the largest difference is, and, when your output matches one of the
 classic mistakes (no 1/sqrt(D), mask after softmax, softmax over the wrong axis, LayerNorm over the
 wrong axis, an off-by-one causal mask, ...), that mistake and a hint.
 
-    from jaxgpt.exercises import check_attention
+    from jaxgpt.study.exercises import check_attention
 
     def my_attention(q, k, v, mask=None):       # q [..., T, D], k and v [..., S, D], mask [..., T, S]
         ...
@@ -17,9 +17,9 @@ wrong axis, an off-by-one causal mask, ...), that mistake and a hint.
 Your functions may use NumPy or jax.numpy; they get float64 NumPy arrays.
 """
 
-from jaxgpt.exercises.attention import check_attention, check_causal_mask, check_multi_head_attention
-from jaxgpt.exercises.checking import CheckResult
-from jaxgpt.exercises.layers import (
+from jaxgpt.study.exercises.attention import check_attention, check_causal_mask, check_multi_head_attention
+from jaxgpt.study.exercises.checking import CheckResult
+from jaxgpt.study.exercises.layers import (
     check_feed_forward,
     check_layer_norm,
     check_positional_encoding,

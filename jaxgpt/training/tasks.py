@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from jaxgpt.data import SeededSampler
+from jaxgpt.training.data import SeededSampler
 
 PAD, BOS, EOS = 0, 1, 2
 N_SPECIAL = 3

@@ -3,7 +3,7 @@
 import flax.linen as nn
 import jax
 
-from jaxgpt.dense import Dense
+from jaxgpt.model.dense import Dense
 
 ACTIVATIONS = {
     "gelu_tanh": lambda x: jax.nn.gelu(x, approximate=True),  # GPT-2's "gelu_new"

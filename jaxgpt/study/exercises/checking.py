@@ -77,7 +77,7 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             False,
             done,
             f"output shape {list(got.shape)}, expected {list(expected.shape)}.",
-            "print the shape after every step; compare with the shape in each variable name of jaxgpt.reference",
+            "print the shape after every step; compare with the shape in each variable name of jaxgpt.model.reference",
         )
     if not np.all(np.isfinite(got)):
         return CheckResult(
@@ -110,11 +110,11 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             "compute in float64 (the inputs are float64; float16 or bfloat16 loses digits; with jax.numpy, "
             "jax.config.update('jax_enable_x64', True))",
         )
-    return CheckResult(name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.reference")
+    return CheckResult(name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.model.reference")
 
 
 def _signature_hint(name):
-    return f"the expected signature is in the docstring of jaxgpt.exercises.check_{name}"
+    return f"the expected signature is in the docstring of jaxgpt.study.exercises.check_{name}"
 
 
 def dense_params(rng, n_in, n_out):

@@ -14,7 +14,7 @@ import pathlib
 import time
 
 from jaxgpt.atomic import write_atomically
-from jaxgpt.viz import plot_losses
+from jaxgpt.study.figures import plot_losses
 
 
 class MetricsLog:

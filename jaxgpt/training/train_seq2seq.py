@@ -11,9 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgpt.checkpoint import CheckpointError
-from jaxgpt.config import TransformerConfig
-from jaxgpt.loop import (
+from jaxgpt.training.checkpoint import CheckpointError
+from jaxgpt.model.config import TransformerConfig
+from jaxgpt.training.loop import (
     TrainState,
     abstract_train_state,
     cast_params,
@@ -24,12 +24,12 @@ from jaxgpt.loop import (
     token_cross_entropy,
     training_loop,
 )
-from jaxgpt.params import count_params
-from jaxgpt.run_dir import RunDir
-from jaxgpt.sharding import check_divisible, data_mesh, shard_state
-from jaxgpt.tasks import BOS, EOS, PAD, TASKS, TaskSampler
-from jaxgpt.train_config import DTYPES, TrainConfig
-from jaxgpt.transformer import Transformer
+from jaxgpt.model.params import count_params
+from jaxgpt.training.run_dir import RunDir
+from jaxgpt.training.sharding import check_divisible, data_mesh, shard_state
+from jaxgpt.training.tasks import BOS, EOS, PAD, TASKS, TaskSampler
+from jaxgpt.training.config import DTYPES, TrainConfig
+from jaxgpt.model.transformer import Transformer
 
 
 def label_smoothed_loss(logits_BxTxV, targets_BxT, epsilon=0.1, pad_id=PAD):

@@ -15,14 +15,14 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec
 from tqdm import tqdm  # plain text bars: also in notebooks, without ipywidgets
 
-from jaxgpt.checkpoint import Checkpoints
-from jaxgpt.data import cache_dir
-from jaxgpt.distributed import is_main_process
-from jaxgpt.interrupt import StopRequests, TrainingInterrupted
-from jaxgpt.metrics import MetricsLog
-from jaxgpt.mfu import mesh_peak_flops
-from jaxgpt.sharding import batch_sharding, leaf_sharding, shard_batch
-from jaxgpt.train_config import TrainConfig
+from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.training.data import cache_dir
+from jaxgpt.training.distributed import is_main_process
+from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
+from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.training.mfu import mesh_peak_flops
+from jaxgpt.training.sharding import batch_sharding, leaf_sharding, shard_batch
+from jaxgpt.training.config import TrainConfig
 
 
 @flax.struct.dataclass

@@ -5,11 +5,11 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxgpt.attention import padding_mask
-from jaxgpt.block import TransformerBlock
-from jaxgpt.config import TransformerConfig
-from jaxgpt.layernorm import LayerNorm
-from jaxgpt.positional import SinusoidalPositionalEncoding
+from jaxgpt.model.attention import padding_mask
+from jaxgpt.model.block import TransformerBlock
+from jaxgpt.model.config import TransformerConfig
+from jaxgpt.model.layernorm import LayerNorm
+from jaxgpt.model.positional import SinusoidalPositionalEncoding
 
 
 class Transformer(nn.Module):

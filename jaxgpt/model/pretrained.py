@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgpt.config import GPTConfig
-from jaxgpt.gpt import GPT
+from jaxgpt.model.config import GPTConfig
+from jaxgpt.model.gpt import GPT
 
 GPT2_REPOS = {
     "gpt2": "openai-community/gpt2",

@@ -14,8 +14,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgpt.dense import Dense
-from jaxgpt.positional import RotaryEmbedding
+from jaxgpt.model.dense import Dense
+from jaxgpt.model.positional import RotaryEmbedding
 
 
 def causal_mask(T, S=None, offset=None):

@@ -14,7 +14,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from jaxgpt.gpt import GPT
+from jaxgpt.model.gpt import GPT
 
 
 def sample_logits(logits_BxV, rng, temperature=1.0, top_k=None, top_p=None):

@@ -1,0 +1,1 @@
+"""Timing the train step and generation, for scripts/bench.py, beside PyTorch."""

@@ -1,0 +1,1 @@
+"""The command lines of scripts/*.py: flags in, one-line errors out."""

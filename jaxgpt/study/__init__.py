@@ -1,0 +1,1 @@
+"""Study tools: exercises with their checkers, the shape tracer and attention figures."""
