@@ -6,7 +6,8 @@ python scripts/train.py --init_from gpt2 --dataset data/mytext
 """
 
 from jaxgpt.cli.allocator import restart_with_tcmalloc
-from jaxgpt.cli.commands import prepare_main, run
+from jaxgpt.cli.prepare import prepare_main
+from jaxgpt.cli.run import run
 
 if __name__ == "__main__":
     restart_with_tcmalloc()  # ~20% faster CPU steps where libtcmalloc is installed

@@ -1,7 +1,8 @@
 """Train the encoder-decoder Transformer on a synthetic task: python scripts/train_seq2seq.py --task reverse"""
 
 from jaxgpt.cli.allocator import restart_with_tcmalloc
-from jaxgpt.cli.commands import run, seq2seq_main
+from jaxgpt.cli.run import run
+from jaxgpt.cli.train_seq2seq import seq2seq_main
 
 if __name__ == "__main__":
     restart_with_tcmalloc()  # ~20% faster CPU steps where libtcmalloc is installed

@@ -13,8 +13,9 @@ import jaxgpt.atomic
 import jaxgpt.training.checkpoint
 import jaxgpt.training.loop
 import jaxgpt.training.metrics
+from jaxgpt.cli.run import run
+from jaxgpt.cli.train import train_main
 from jaxgpt.training.checkpoint import Checkpoints
-from jaxgpt.cli.commands import run, train_main
 
 
 def die():

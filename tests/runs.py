@@ -12,7 +12,10 @@ import jax
 import numpy as np
 
 from jaxgpt import GPTConfig
-from jaxgpt.training.train_gpt import TRAIN_RECIPES, TrainConfig, restore_model, train
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.recipes import TRAIN_RECIPES
+from jaxgpt.training.restore import restore_model
+from jaxgpt.training.train_gpt import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PRESET = "shakespeare-char-cpu"  # what scripts/train.py trains on a CPU when no --preset is given

@@ -13,9 +13,12 @@ import orbax.checkpoint as ocp
 import pytest
 from runs import SMALL, small_run_config
 
-from jaxgpt.training.checkpoint import MANIFEST, ORBAX_RECORD, CheckpointError, Checkpoints, check_manifest
+from jaxgpt.training.checkpoint import CheckpointError, Checkpoints
+from jaxgpt.training.checksums import MANIFEST, ORBAX_RECORD, check_manifest
+from jaxgpt.training.restore import abstract_state as gpt_state_of
+from jaxgpt.training.restore import restore_model
 from jaxgpt.training.sharding import data_mesh
-from jaxgpt.training.train_gpt import gpt_abstract_state, restore_model, train
+from jaxgpt.training.train_gpt import train
 
 pytestmark = pytest.mark.xdist_group("test_checkpoint")  # one worker builds the module's fixtures (conftest.py)
 
@@ -34,8 +37,8 @@ def run(tmp_path_factory):
 def abstract_state(run):
     """The restore target, built once: what restore_model builds from a checkpoint's metadata."""
     out_dir, _ = run
-    meta = Checkpoints(out_dir).restore(lambda meta: gpt_abstract_state(meta, data_mesh()), 20).meta
-    target = gpt_abstract_state(meta, data_mesh())
+    meta = Checkpoints(out_dir).restore(lambda meta: gpt_state_of(meta, data_mesh(), "gpt"), 20).meta
+    target = gpt_state_of(meta, data_mesh(), "gpt")
     return lambda meta: target
 
 

@@ -12,10 +12,14 @@ import sys
 import pytest
 
 import jaxgpt.training.checkpoint as checkpoint_module
-from jaxgpt.training.checkpoint import write_manifest
-from jaxgpt.cli.commands import prepare_main, run, sample_main, seq2seq_main, train_main
+from jaxgpt.cli.prepare import prepare_main
+from jaxgpt.cli.run import run
+from jaxgpt.cli.sample import sample_main
+from jaxgpt.cli.train import train_main
+from jaxgpt.cli.train_seq2seq import seq2seq_main
+from jaxgpt.training.checksums import write_manifest
 from jaxgpt.training.data import Dataset
-from jaxgpt.training.train_gpt import restore_model
+from jaxgpt.training.restore import restore_model
 
 pytestmark = pytest.mark.xdist_group("test_cli")  # one worker builds the module's fixtures (conftest.py)
 
@@ -345,7 +349,7 @@ BAD_INPUT = [
         "train_seq2seq.py",
         "checkpoints of the other kind, without config.json",
         ["--init_from=resume", "--out_dir={NO_CONFIG}", "--max_iters=40"],
-        "this is a gpt checkpoint, not a seq2seq one: use scripts/train.py",
+        "this checkpoint is of a GPT run, not an encoder-decoder (seq2seq) run: use scripts/train.py",
         2,
     ),
     ("train_seq2seq.py", "out_dir holds another run", ["--out_dir={RUN}"], "already holds a run", 2),

@@ -10,7 +10,7 @@ import sys
 
 from runs import ROOT, assert_same_run, flags, reference_run, resumed_to_the_end
 
-from jaxgpt.training.checkpoint import check_manifest
+from jaxgpt.training.checksums import check_manifest
 from jaxgpt.training.run_dir import RunDir
 
 END = 100

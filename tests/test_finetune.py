@@ -9,7 +9,9 @@ import torch
 from test_tokenizer import tiny_vocab_dir  # noqa: F401 (a fixture)
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from jaxgpt.cli.commands import prepare_main, sample_main, train_main
+from jaxgpt.cli.prepare import prepare_main
+from jaxgpt.cli.sample import sample_main
+from jaxgpt.cli.train import train_main
 from jaxgpt.training.data import Dataset
 
 

@@ -1,22 +1,18 @@
 """--help teaches: every flag of every script says what it does and its default, and a flag with a
 fixed set of values lists them."""
 
-import importlib.util
 import pathlib
 
 import pytest
 
-from jaxgpt.cli.commands import prepare_parser, sample_parser, seq2seq_parser, train_parser
-from jaxgpt.training.train_gpt import default_preset
+from jaxgpt.cli.bench import bench_parser
+from jaxgpt.cli.prepare import prepare_parser
+from jaxgpt.cli.sample import sample_parser
+from jaxgpt.cli.train import train_parser
+from jaxgpt.cli.train_seq2seq import seq2seq_parser
+from jaxgpt.training.recipes import default_preset
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def bench_parser():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench.bench_parser()
 
 
 PARSERS = {

@@ -21,9 +21,12 @@ CHILD = textwrap.dedent(
     import jax, jax.numpy as jnp, numpy as np
     from jaxgpt import GPT, GPTConfig
     from jaxgpt.training.checkpoint import Checkpoints
-    from jaxgpt.training.loop import abstract_train_state, init_train_state, make_optimizer, make_train_step
+    from jaxgpt.training.config import TrainConfig
+    from jaxgpt.training.loss import language_model_loss
+    from jaxgpt.training.optimizer import make_optimizer
     from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
-    from jaxgpt.training.train_gpt import TrainConfig, language_model_loss
+    from jaxgpt.training.state import abstract_train_state, init_train_state
+    from jaxgpt.training.step import make_train_step
 
     assert jax.device_count() == 8
     model = GPT(GPTConfig(vocab_size=64, block_size=16, n_layer=2, n_head=2, n_embd=32))
@@ -43,7 +46,8 @@ CHILD = textwrap.dedent(
         return state, losses
 
     one = data_mesh(jax.devices()[:1])
-    fresh = lambda: init_train_state(model, optimizer, seed=0)
+    example = (np.zeros((1, 16), np.int32),)
+    fresh = lambda: init_train_state(model, optimizer, 0, example)
     reference_state, reference = run(one, fresh(), batches)
     result = {"one": reference}
     for spec in ("data=8", "data=4,fsdp=2"):
@@ -60,7 +64,7 @@ CHILD = textwrap.dedent(
         saved = Checkpoints(folder)
         saved.save(10, state, {"iter": 10})
         saved.wait()
-        restored = Checkpoints(folder).restore(lambda meta: abstract_train_state(model, optimizer, one), 10).state
+        restored = Checkpoints(folder).restore(lambda meta: abstract_train_state(model, optimizer, one, example), 10).state
     result["restored devices"] = len(restored.params["wte"]["embedding"].sharding.device_set)
     _, second = run(one, restored, batches[10:])
     result["resumed on one device"] = first + second

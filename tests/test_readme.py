@@ -9,9 +9,13 @@ import sys
 
 import pytest
 
-from jaxgpt.cli.commands import prepare_parser, sample_parser, seq2seq_parser, train_parser
+from jaxgpt.cli.prepare import prepare_parser
+from jaxgpt.cli.sample import sample_parser
+from jaxgpt.cli.train import train_parser
+from jaxgpt.cli.train_seq2seq import seq2seq_parser
 from jaxgpt.model.config import GPTConfig
-from jaxgpt.training.train_gpt import TRAIN_RECIPES, TrainConfig, default_preset
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.recipes import TRAIN_RECIPES, default_preset
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -14,8 +14,9 @@ from runs import SMALL, small_run_config
 
 from jaxgpt.training.checkpoint import Checkpoints
 from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.training.restore import restore_model
 from jaxgpt.training.run_dir import RunDir, RunDirError
-from jaxgpt.training.train_gpt import restore_model, train
+from jaxgpt.training.train_gpt import train
 
 pytestmark = pytest.mark.xdist_group("test_run_dir")  # one worker builds the module's fixtures (conftest.py)
 

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 
 from jaxgpt import Transformer, TransformerConfig
-from jaxgpt.training.train_seq2seq import SEQ2SEQ_RECIPE, beam_search, greedy_decode, label_smoothed_loss, train_seq2seq
-from jaxgpt.training.tasks import EOS, PAD, TASKS, TaskSampler, is_held_out
-from jaxgpt.training.train_gpt import TrainConfig, learning_rate_schedule
+from jaxgpt.decoding.seq2seq import beam_search, greedy_decode
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.loss import label_smoothed_loss
+from jaxgpt.training.optimizer import learning_rate_schedule
+from jaxgpt.training.recipes import SEQ2SEQ_RECIPE
+from jaxgpt.training.tasks import BOS, EOS, PAD, TASKS, TaskSampler, is_held_out
+from jaxgpt.training.train_seq2seq import train_seq2seq
 
 pytestmark = pytest.mark.xdist_group("test_seq2seq")  # one worker builds the module's fixtures (conftest.py)
 
@@ -84,9 +88,10 @@ def model_and_source(trained):
 
 def test_cached_greedy_equals_uncached_and_beam_one_equals_greedy(model_and_source):
     config, params, src, task = model_and_source
-    cached = greedy_decode(config, params, src, task.tgt_len)
-    np.testing.assert_array_equal(cached, greedy_decode(config, params, src, task.tgt_len, use_cache=False))
-    np.testing.assert_array_equal(beam_search(config, params, src, task.tgt_len, beam_size=1), cached)
+    model, ids = Transformer(config), {"bos_id": BOS, "eos_id": EOS}
+    cached = greedy_decode(model, params, src, task.tgt_len, **ids)
+    np.testing.assert_array_equal(cached, greedy_decode(model, params, src, task.tgt_len, **ids, use_cache=False))
+    np.testing.assert_array_equal(beam_search(model, params, src, task.tgt_len, **ids, beam_size=1), cached)
     assert len(set(np.asarray(cached).ravel().tolist())) > 3  # not a degenerate output
 
 
@@ -101,8 +106,9 @@ def sequence_log_prob(config, params, src, out_BxL):
 
 def test_beam_search_finds_targets_at_least_as_likely_as_greedy(model_and_source):
     config, params, src, task = model_and_source
-    greedy = greedy_decode(config, params, src, task.tgt_len)
-    beam = beam_search(config, params, src, task.tgt_len, beam_size=4, alpha=0.0)  # alpha 0: pure log-probability
+    model, ids = Transformer(config), {"bos_id": BOS, "eos_id": EOS}
+    greedy = greedy_decode(model, params, src, task.tgt_len, **ids)
+    beam = beam_search(model, params, src, task.tgt_len, **ids, beam_size=4, alpha=0.0)  # alpha 0: log-probability
     greedy_lp = sequence_log_prob(config, params, src, greedy)
     beam_lp = sequence_log_prob(config, params, src, beam)
     assert np.all(np.asarray(beam_lp) >= np.asarray(greedy_lp) - 1e-4)
@@ -121,7 +127,7 @@ def test_short_training_lowers_the_loss_and_resumes(trained):
 
 
 def test_the_command_line_trains_and_reports_held_out_accuracy(tmp_path, capsys):
-    from jaxgpt.cli.commands import seq2seq_main
+    from jaxgpt.cli.train_seq2seq import seq2seq_main
 
     argv = [  # the sizes of the `trained` fixture: their compiled steps are reused from JAX's cache
         "--task=reverse",

@@ -13,22 +13,23 @@ import pytest
 import jaxgpt.training.loop as loop_module
 from jaxgpt import GPT, GPTConfig
 from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.data import BatchSampler, Dataset
+from jaxgpt.training.loop import TrainingError
+from jaxgpt.training.loss import language_model_loss
+from jaxgpt.training.optimizer import learning_rate_schedule, make_optimizer
+from jaxgpt.training.restore import restore_model
 from jaxgpt.training.sharding import data_mesh
-from jaxgpt.training.train_gpt import (
-    TrainConfig,
-    TrainingError,
-    abstract_train_state,
-    init_train_state,
-    language_model_loss,
-    learning_rate_schedule,
-    make_optimizer,
-    make_train_step,
-    restore_model,
-    train,
-)
+from jaxgpt.training.state import abstract_train_state, init_train_state
+from jaxgpt.training.step import make_train_step
+from jaxgpt.training.train_gpt import train
 
 TINY = GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.1)
+
+
+def example_inputs(model):
+    """A GPT's one block of token ids [1, T]: what its train state is initialised on."""
+    return (np.zeros((1, model.config.block_size), np.int32),)
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +112,9 @@ def test_gradient_accumulation_equals_one_big_batch(data, tmp_path, shakespeare_
     x, y = BatchSampler(data.train, 32, seed=0).sample(2, 4)
     accumulated, metrics_2 = make_train_step(
         language_model_loss(model, config), optimizer, dataclasses.replace(config, gradient_accumulation_steps=2)
-    )(init_train_state(model, optimizer, 0), x, y)
+    )(init_train_state(model, optimizer, 0, example_inputs(model)), x, y)
     big, metrics_1 = make_train_step(language_model_loss(model, config), optimizer, config)(
-        init_train_state(model, optimizer, 0), x.reshape(1, 8, 32), y.reshape(1, 8, 32)
+        init_train_state(model, optimizer, 0, example_inputs(model)), x.reshape(1, 8, 32), y.reshape(1, 8, 32)
     )
     assert float(metrics_2["loss"]) == pytest.approx(float(metrics_1["loss"]), rel=1e-5)
     for a, b in zip(jax.tree.leaves(accumulated.params), jax.tree.leaves(big.params)):
@@ -129,7 +130,11 @@ def test_bfloat16_training_tracks_float32(data, tmp_path, shakespeare_path):
     for dtype in ("float32", "bfloat16"):
         dtype_config = dataclasses.replace(config, dtype=dtype)
         step = make_train_step(language_model_loss(model, dtype_config), optimizer, dtype_config)
-        state, sampler, history = init_train_state(model, optimizer, 0), BatchSampler(data.train, 32, seed=0), []
+        state, sampler, history = (
+            init_train_state(model, optimizer, 0, example_inputs(model)),
+            BatchSampler(data.train, 32, seed=0),
+            [],
+        )
         for _ in range(30):
             state, metrics = step(state, *sampler.sample(1, 8))
             history.append(float(metrics["loss"]))
@@ -207,14 +212,16 @@ def test_rbg_dropout_keys_are_reproducible_and_restorable(data):
     model, optimizer = GPT(small), make_optimizer(config)
     step = make_train_step(language_model_loss(model, config), optimizer, config)
     batch = BatchSampler(data.train, 16, seed=0).sample(1, 8)
-    fresh = lambda: init_train_state(model, optimizer, 0, dropout_rng="rbg")  # noqa: E731
+    fresh = lambda: init_train_state(model, optimizer, 0, example_inputs(model), dropout_rng="rbg")  # noqa: E731
     assert fresh().rng.shape == (4,)  # rbg's key data; threefry's is (2,)
-    assert abstract_train_state(model, optimizer, data_mesh(), dropout_rng="rbg").rng.shape == (4,)
+    assert abstract_train_state(model, optimizer, data_mesh(), example_inputs(model), "rbg").rng.shape == (4,)
     first, again = float(step(fresh(), *batch)[1]["loss"]), float(step(fresh(), *batch)[1]["loss"])
     assert first == again  # the same key, the same dropout masks
     threefry = dataclasses.replace(config, dropout_rng="threefry2x32")
     other = make_train_step(language_model_loss(model, threefry), optimizer, threefry)
-    assert float(other(init_train_state(model, optimizer, 0), *batch)[1]["loss"]) != first  # other masks
+    assert (
+        float(other(init_train_state(model, optimizer, 0, example_inputs(model)), *batch)[1]["loss"]) != first
+    )  # other masks
     with pytest.raises(ValueError, match="dropout_rng='philox' is not one of threefry2x32, rbg, unsafe_rbg"):
         TrainConfig(dropout_rng="philox")
 

@@ -5,7 +5,8 @@ import pytest
 from matplotlib.image import imread
 
 from jaxgpt.model import reference
-from jaxgpt.study.figures import plot_attention, plot_attention_heads, plot_losses
+from jaxgpt.study.figures import plot_attention, plot_attention_heads
+from jaxgpt.training.metrics import plot_losses
 
 
 @pytest.fixture

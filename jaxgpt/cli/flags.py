@@ -8,9 +8,10 @@ import argparse
 import dataclasses
 
 from jaxgpt.model.config import ACTIVATIONS, ATTENTION_IMPLEMENTATIONS, POSITIONS
-from jaxgpt.training.data import DATASETS
 from jaxgpt.model.pretrained import GPT2_REPOS
-from jaxgpt.training.config import DROPOUT_RNGS, DTYPES, LR_SCHEDULES
+from jaxgpt.training.config import DROPOUT_RNGS, DTYPES, LR_SCHEDULES, TrainConfig
+from jaxgpt.training.data import DATASETS
+from jaxgpt.training.run_dir import RunDir
 
 # what each config field does, for --help; the accepted values of a closed set come from `CHOICES`
 HELP = {
@@ -119,3 +120,14 @@ def add_move_old_run_flag(parser) -> None:
         help="True: if out_dir holds another run, rename its folder to OUT_DIR.old-N first (nothing is deleted) "
         "(default: False: stop and say so)",
     )
+
+
+def run_settings(recipe: dict, flags: dict) -> dict:
+    """Resuming: the run's own training settings (its config.json) are the defaults that flags
+    override, so `--init_from resume` alone continues the run as it was started."""
+    out_dir = flags.get("out_dir", recipe.get("out_dir", TrainConfig.out_dir))
+    config = RunDir(out_dir).read_config()
+    if config is None:  # a folder without config.json: resume fails with its own message, or a run of old
+        return recipe
+    names = {field.name for field in dataclasses.fields(TrainConfig)} - {"init_from", "eval_only"}
+    return {name: value for name, value in config.get("train", {}).items() if name in names}

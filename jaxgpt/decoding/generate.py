@@ -14,6 +14,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from jaxgpt.errors import InputError
 from jaxgpt.model.gpt import GPT
 
 
@@ -42,13 +43,13 @@ def sample_logits(logits_BxV, rng, temperature=1.0, top_k=None, top_p=None):
 def check_sampling(max_new_tokens, temperature=1.0, top_k=None, top_p=None) -> None:
     """Raise ValueError, naming the value and the rule, for settings `generate` cannot use."""
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens={max_new_tokens!r} must be an integer >= 0")
+        raise InputError(f"max_new_tokens={max_new_tokens!r} must be an integer >= 0")
     if temperature < 0:
-        raise ValueError(f"temperature={temperature} must be >= 0 (0 is greedy)")
+        raise InputError(f"temperature={temperature} must be >= 0 (0 is greedy)")
     if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k={top_k} must be >= 1")
+        raise InputError(f"top_k={top_k} must be >= 1")
     if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p={top_p} must be in (0, 1]")
+        raise InputError(f"top_p={top_p} must be in (0, 1]")
 
 
 def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top_k=None, top_p=None, use_cache=True):
@@ -58,7 +59,7 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
     same tokens, with or without the cache."""
     prompt_BxT0 = jnp.asarray(prompt)
     if prompt_BxT0.ndim != 2 or prompt_BxT0.shape[1] < 1 or not jnp.issubdtype(prompt_BxT0.dtype, jnp.integer):
-        raise ValueError(f"prompt must be integer token ids of shape (batch, length >= 1), got {prompt_BxT0.shape}")
+        raise InputError(f"prompt must be integer token ids of shape (batch, length >= 1), got {prompt_BxT0.shape}")
     check_sampling(max_new_tokens, temperature, top_k, top_p)
     if top_k is not None:
         top_k = min(top_k, model.config.vocab_size)  # as nanoGPT: top_k=200 on 65 characters keeps all

@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgpt.errors import InputError
 from jaxgpt.model.dense import Dense
 from jaxgpt.model.positional import RotaryEmbedding
 
@@ -52,6 +53,29 @@ def attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask=None):
     return out_BxHxTxD, weights_BxHxTxS
 
 
+def fused_attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask=None, is_causal=False, implementation="xla"):
+    """The numbers of `attention`'s output, from `jax.nn.dot_product_attention`, which XLA or cuDNN
+    may fuse into one kernel (no weights are returned: the kernel never forms them). `is_causal`
+    replaces a purely causal square mask (cuDNN's causal kernel skips the masked half)."""
+    if implementation == "cudnn" and jax.default_backend() != "gpu":
+        raise InputError(
+            f"attention_impl='cudnn' needs an NVIDIA GPU, but JAX runs on {jax.default_backend()}: use 'xla'"
+        )
+    if mask is not None:  # the kernel wants a 4-D mask: add leading axes of size 1
+        mask = mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
+    # the fused kernel wants heads on axis 2: [B, T, H, D]
+    out_BxTxHxD = jax.nn.dot_product_attention(
+        q_BxHxTxD.transpose(0, 2, 1, 3),
+        k_BxHxSxD.transpose(0, 2, 1, 3),
+        v_BxHxSxD.transpose(0, 2, 1, 3),
+        mask=mask,
+        is_causal=is_causal,
+        # cuDNN's kernel takes 16-bit inputs only: float32 (initialisation, float32 runs) goes to XLA's
+        implementation="xla" if q_BxHxTxD.dtype == jnp.float32 else implementation,
+    )
+    return out_BxTxHxD.transpose(0, 2, 1, 3)
+
+
 def attention_with_cache(q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, cached_k_BxHxLxD, cached_v_BxHxLxD, offset):
     """Attention of T new tokens over the `offset` tokens already in a KV cache and over themselves
     (causally): the numbers of `attention` on the concatenation [cache[:offset], new], computed in
@@ -77,11 +101,6 @@ def merge_heads(x_BxHxTxD):
     """[B, H, T, D] -> [B, T, C]: concatenate the heads again."""
     B, H, T, D = x_BxHxTxD.shape
     return x_BxHxTxD.transpose(0, 2, 1, 3).reshape(B, T, H * D)
-
-
-def _as_4d(mask):
-    """jax.nn.dot_product_attention wants a 4-D mask; add leading axes of size 1."""
-    return mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
 
 
 class MultiHeadAttention(nn.Module):
@@ -114,88 +133,84 @@ class MultiHeadAttention(nn.Module):
 
     @nn.compact
     def __call__(self, x_BxTxC, context_BxSxC=None, mask=None, deterministic=True, decode=False):
-        B, T, C = x_BxTxC.shape
+        C = x_BxTxC.shape[-1]
         if C % self.n_head:
-            raise ValueError(f"width {C} is not divisible by n_head={self.n_head}: choose a multiple of n_head")
-
-        def dense(features, name, std=self.init_std):
-            return Dense(features, use_bias=self.bias, kernel_init=nn.initializers.normal(std), name=name)
-
-        if context_BxSxC is None:
-            qkv_BxTx3C = dense(3 * C, "c_attn")(x_BxTxC)
-            q_BxTxC, k_BxSxC, v_BxSxC = jnp.split(qkv_BxTx3C, 3, axis=-1)
-        else:
-            if self.rotary:
-                raise ValueError("rotary=True applies to self-attention only: do not pass a context")
-            q_BxTxC = dense(C, "c_q")(x_BxTxC)
-            if decode and self.has_variable("cache", "context_kv"):
-                # decoding: the context (the encoder's memory) does not change, so its keys and
-                # values were projected once, at the first step, and are read back here
-                kv_BxSx2C = self.get_variable("cache", "context_kv")
-            else:
-                kv_BxSx2C = dense(2 * C, "c_kv")(context_BxSxC)
-                if decode:
-                    self.put_variable("cache", "context_kv", kv_BxSx2C)
-            k_BxSxC, v_BxSxC = jnp.split(kv_BxSx2C, 2, axis=-1)
+            raise InputError(f"width {C} is not divisible by n_head={self.n_head}: choose a multiple of n_head")
+        q_BxTxC, k_BxSxC, v_BxSxC = self._project(x_BxTxC, context_BxSxC, decode)
         q_BxHxTxD = split_heads(q_BxTxC, self.n_head)
         k_BxHxSxD = split_heads(k_BxSxC, self.n_head)
         v_BxHxSxD = split_heads(v_BxSxC, self.n_head)
+        if decode and context_BxSxC is None:  # self-attention grows its KV cache by the T new tokens
+            out_BxHxTxD = self._attend_with_cache(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask)
+        else:
+            q_BxHxTxD, k_BxHxSxD = self._rotate(q_BxHxTxD, k_BxHxSxD, offset=0)
+            out_BxHxTxD = self._attend(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask, deterministic)
+        y_BxTxC = self._dense(C, "c_proj", self.proj_init_std)(merge_heads(out_BxHxTxD))
+        return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)
 
-        offset = 0  # position of the first of the T queries
-        self_decode = decode and context_BxSxC is None  # self-attention grows its cache by T tokens
-        if self_decode:
-            if not self.causal or self.max_len < 1:
-                raise ValueError("decode=True needs causal=True and max_len >= 1 (the KV cache length)")
-            cache_shape = (B, self.n_head, self.max_len, C // self.n_head)
-            cached_k = self.variable("cache", "cached_key", jnp.zeros, cache_shape, k_BxHxSxD.dtype)
-            cached_v = self.variable("cache", "cached_value", jnp.zeros, cache_shape, v_BxHxSxD.dtype)
-            cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, jnp.int32))
-            offset = cache_index.value
+    def _dense(self, features, name, std):
+        return Dense(features, use_bias=self.bias, kernel_init=nn.initializers.normal(std), name=name)
+
+    def _project(self, x_BxTxC, context_BxSxC, decode):
+        """q from x; k and v from x (self-attention) or from the context (cross-attention)."""
+        C = x_BxTxC.shape[-1]
+        if context_BxSxC is None:
+            qkv_BxTx3C = self._dense(3 * C, "c_attn", self.init_std)(x_BxTxC)
+            return jnp.split(qkv_BxTx3C, 3, axis=-1)
         if self.rotary:
-            positions_T = offset + jnp.arange(T)
-            q_BxHxTxD = RotaryEmbedding()(q_BxHxTxD, positions_T)
-            k_BxHxSxD = RotaryEmbedding()(k_BxHxSxD, positions_T)
-        if self_decode:
-            if mask is not None:
-                raise ValueError("decode=True takes no mask: the cache attends causally to what it holds")
-            out_BxHxTxD = attention_with_cache(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, cached_k.value, cached_v.value, offset)
-            # then store the T new keys and values at positions offset .. offset + T - 1
-            cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxSxD, (0, 0, offset, 0))
-            cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxSxD, (0, 0, offset, 0))
-            cache_index.value = offset + T
-            y_BxTxC = dense(C, "c_proj", std=self.proj_init_std)(merge_heads(out_BxHxTxD))
-            return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)
-        S = k_BxHxSxD.shape[2]
-        # a purely causal square mask goes to the fused kernel as is_causal (cuDNN's causal kernel
-        # skips the masked half) instead of as a [T, S] array
+            raise InputError("rotary=True applies to self-attention only: do not pass a context")
+        q_BxTxC = self._dense(C, "c_q", self.init_std)(x_BxTxC)
+        if decode and self.has_variable("cache", "context_kv"):
+            # decoding: the context (the encoder's memory) does not change, so its keys and
+            # values were projected once, at the first step, and are read back here
+            kv_BxSx2C = self.get_variable("cache", "context_kv")
+        else:
+            kv_BxSx2C = self._dense(2 * C, "c_kv", self.init_std)(context_BxSxC)
+            if decode:
+                self.put_variable("cache", "context_kv", kv_BxSx2C)
+        k_BxSxC, v_BxSxC = jnp.split(kv_BxSx2C, 2, axis=-1)
+        return q_BxTxC, k_BxSxC, v_BxSxC
+
+    def _rotate(self, q_BxHxTxD, k_BxHxTxD, offset):
+        """RoPE: turn q and k by the positions offset .. offset + T - 1 (when rotary)."""
+        if not self.rotary:
+            return q_BxHxTxD, k_BxHxTxD
+        positions_T = offset + jnp.arange(q_BxHxTxD.shape[2])
+        return RotaryEmbedding()(q_BxHxTxD, positions_T), RotaryEmbedding()(k_BxHxTxD, positions_T)
+
+    def _attend(self, q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask, deterministic):
+        """Attention of the T queries over the S keys: the readable path, or the fused kernel."""
+        T, S = q_BxHxTxD.shape[2], k_BxHxSxD.shape[2]
+        # a purely causal square mask goes to the fused kernel as is_causal instead of as an array
         only_causal = self.causal and mask is None and T == S
         if self.causal:
             causal_TxS = causal_mask(T, S)
             mask = causal_TxS if mask is None else jnp.logical_and(mask, causal_TxS)
-
         dropout_active = not deterministic and self.dropout > 0.0
         wants_weights = self.is_mutable_collection("intermediates")
         if self.implementation == "manual" or dropout_active or wants_weights:
             weights_BxHxTxS = attention_weights(q_BxHxTxD, k_BxHxSxD, mask)
             self.sow("intermediates", "attention_weights", weights_BxHxTxS)
             weights_BxHxTxS = nn.Dropout(self.dropout)(weights_BxHxTxS, deterministic=deterministic)
-            out_BxHxTxD = weights_BxHxTxS @ v_BxHxSxD
-        else:
-            if self.implementation == "cudnn" and jax.default_backend() != "gpu":
-                raise ValueError(
-                    f"attention_impl='cudnn' needs an NVIDIA GPU, but JAX runs on {jax.default_backend()}: use 'xla'"
-                )
-            # the fused kernel wants heads on axis 2: [B, T, H, D]
-            out_BxTxHxD = jax.nn.dot_product_attention(
-                q_BxHxTxD.transpose(0, 2, 1, 3),
-                k_BxHxSxD.transpose(0, 2, 1, 3),
-                v_BxHxSxD.transpose(0, 2, 1, 3),
-                mask=None if mask is None or only_causal else _as_4d(mask),
-                is_causal=only_causal,
-                # cuDNN's kernel takes 16-bit inputs only: float32 (initialisation, float32 runs) goes to XLA's
-                implementation="xla" if q_BxHxTxD.dtype == jnp.float32 else self.implementation,
-            )
-            out_BxHxTxD = out_BxTxHxD.transpose(0, 2, 1, 3)
+            return weights_BxHxTxS @ v_BxHxSxD
+        mask = None if only_causal else mask
+        return fused_attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask, only_causal, self.implementation)
 
-        y_BxTxC = dense(C, "c_proj", std=self.proj_init_std)(merge_heads(out_BxHxTxD))
-        return nn.Dropout(self.dropout)(y_BxTxC, deterministic=deterministic)
+    def _attend_with_cache(self, q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, mask):
+        """Causal attention of T new tokens over the cached ones and themselves; then cache them."""
+        if not self.causal or self.max_len < 1:
+            raise InputError("decode=True needs causal=True and max_len >= 1 (the KV cache length)")
+        if mask is not None:
+            raise InputError("decode=True takes no mask: the cache attends causally to what it holds")
+        B, H, T, D = k_BxHxTxD.shape
+        cached_k = self.variable("cache", "cached_key", jnp.zeros, (B, H, self.max_len, D), k_BxHxTxD.dtype)
+        cached_v = self.variable("cache", "cached_value", jnp.zeros, (B, H, self.max_len, D), v_BxHxTxD.dtype)
+        cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, jnp.int32))
+        offset = cache_index.value  # position of the first of the T new tokens
+        q_BxHxTxD, k_BxHxTxD = self._rotate(q_BxHxTxD, k_BxHxTxD, offset)
+        out_BxHxTxD = attention_with_cache(q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, cached_k.value, cached_v.value, offset)
+        # then store the T new keys and values at positions offset .. offset + T - 1
+        cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxTxD, (0, 0, offset, 0))
+        cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxTxD, (0, 0, offset, 0))
+        cache_index.value = offset + T
+        return out_BxHxTxD

@@ -2,6 +2,7 @@
 
 import flax.linen as nn
 
+from jaxgpt.errors import InputError
 from jaxgpt.model.attention import MultiHeadAttention
 from jaxgpt.model.feedforward import FeedForward
 from jaxgpt.model.layernorm import LayerNorm
@@ -34,28 +35,28 @@ class TransformerBlock(nn.Module):
     @nn.compact
     def __call__(self, x_BxTxC, mask=None, context_BxSxC=None, context_mask=None, deterministic=True, decode=False):
         if self.cross_attention != (context_BxSxC is not None):
-            raise ValueError(
+            raise InputError(
                 f"cross_attention={self.cross_attention} but context "
                 f"{'was not' if self.cross_attention else 'was'} given: pass a context exactly when cross_attention"
             )
 
         def residual(ln_name, sublayer, y_BxTxC):
-            ln = LayerNorm(self.layer_norm_epsilon, use_bias=self.bias, name=ln_name)
+            ln = LayerNorm(epsilon=self.layer_norm_epsilon, use_bias=self.bias, name=ln_name)
             if self.norm_first:
                 return y_BxTxC + sublayer(ln(y_BxTxC))
             return ln(y_BxTxC + sublayer(y_BxTxC))
 
         def attention(name, causal, rotary):
             return MultiHeadAttention(
-                self.n_head,
-                self.dropout,
-                self.bias,
-                causal,
-                rotary,
-                self.attention_impl,
-                self.init_std,
-                self.proj_init_std,
-                self.max_len,
+                n_head=self.n_head,
+                dropout=self.dropout,
+                bias=self.bias,
+                causal=causal,
+                rotary=rotary,
+                implementation=self.attention_impl,
+                init_std=self.init_std,
+                proj_init_std=self.proj_init_std,
+                max_len=self.max_len,
                 name=name,
             )
 
@@ -73,6 +74,12 @@ class TransformerBlock(nn.Module):
                 x_BxTxC,
             )
         mlp = FeedForward(
-            self.d_ff, self.dropout, self.bias, self.activation, self.init_std, self.proj_init_std, name="mlp"
+            d_ff=self.d_ff,
+            dropout=self.dropout,
+            bias=self.bias,
+            activation=self.activation,
+            init_std=self.init_std,
+            proj_init_std=self.proj_init_std,
+            name="mlp",
         )
         return residual("ln_2", lambda y: mlp(y, deterministic=deterministic), x_BxTxC)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from jaxgpt.errors import InputError, check_int
+
 POSITIONS = ("learned", "sinusoidal", "rotary")
 ATTENTION_IMPLEMENTATIONS = ("manual", "xla", "cudnn")
 ACTIVATIONS = ("gelu_tanh", "gelu", "relu")
@@ -17,26 +19,24 @@ ACTIVATIONS = ("gelu_tanh", "gelu", "relu")
 
 def _check_positive_int(config, *names: str) -> None:
     for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a positive integer")
+        check_int(name, getattr(config, name))
 
 
 def _check_choice(config, name: str, choices: tuple[str, ...]) -> None:
     value = getattr(config, name)
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
+        raise InputError(f"{name}={value!r} is not one of {', '.join(choices)}")
 
 
 def _check_dropout(config) -> None:
     if not 0.0 <= config.dropout < 1.0:
-        raise ValueError(f"dropout={config.dropout!r} must be in [0, 1)")
+        raise InputError(f"dropout={config.dropout!r} must be in [0, 1)")
 
 
 def _check_heads(config, width_name: str) -> None:
     width = getattr(config, width_name)
     if width % config.n_head:
-        raise ValueError(
+        raise InputError(
             f"{width_name}={width} is not divisible by n_head={config.n_head}: "
             f"choose {width_name} as a multiple of n_head"
         )
@@ -44,12 +44,12 @@ def _check_heads(config, width_name: str) -> None:
 
 def _check_epsilon(config) -> None:
     if not config.layer_norm_epsilon > 0:
-        raise ValueError(f"layer_norm_epsilon={config.layer_norm_epsilon!r} must be > 0")
+        raise InputError(f"layer_norm_epsilon={config.layer_norm_epsilon!r} must be > 0")
 
 
 def _from_preset(cls, presets: dict[str, dict], name: str, overrides: dict):
     if name not in presets:
-        raise ValueError(f"unknown preset {name!r}: known presets are {', '.join(presets)}")
+        raise InputError(f"unknown preset {name!r}: known presets are {', '.join(presets)}")
     return cls(**{**presets[name], **overrides})
 
 
@@ -79,7 +79,7 @@ class GPTConfig:
         _check_choice(self, "activation", ACTIVATIONS)
         _check_epsilon(self)
         if self.position == "rotary" and self.head_size % 2:
-            raise ValueError(
+            raise InputError(
                 f"position='rotary' needs an even head size, but n_embd/n_head = "
                 f"{self.n_embd}/{self.n_head} = {self.head_size}: change n_embd or n_head"
             )
@@ -153,12 +153,12 @@ class TransformerConfig:
         _check_choice(self, "activation", ACTIVATIONS)
         _check_epsilon(self)
         if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
-            raise ValueError(
+            raise InputError(
                 f"share_embeddings=True needs src_vocab_size == tgt_vocab_size, got "
                 f"{self.src_vocab_size} and {self.tgt_vocab_size}: use one vocabulary or share_embeddings=False"
             )
         if not 0 <= self.pad_id < min(self.src_vocab_size, self.tgt_vocab_size):
-            raise ValueError(f"pad_id={self.pad_id} must be a token id of both vocabularies")
+            raise InputError(f"pad_id={self.pad_id} must be a token id of both vocabularies")
 
     @property
     def head_size(self) -> int:  # D

@@ -5,6 +5,7 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxgpt.errors import InputError
 from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.layernorm import LayerNorm
@@ -31,7 +32,7 @@ class GPT(nn.Module):
         c = self.config
         T = idx_BxT.shape[1]
         if T > c.block_size:
-            raise ValueError(
+            raise InputError(
                 f"sequence length {T} exceeds block_size={c.block_size}: "
                 f"crop the input to its last {c.block_size} tokens"
             )
@@ -45,9 +46,11 @@ class GPT(nn.Module):
         wte = nn.Embed(c.vocab_size, c.n_embd, embedding_init=nn.initializers.normal(0.02), name="wte")
         x_BxTxC = wte(idx_BxT)
         if c.position == "learned":
-            x_BxTxC = x_BxTxC + LearnedPositionalEmbedding(c.block_size, c.n_embd, name="wpe")(positions_T)
+            x_BxTxC = x_BxTxC + LearnedPositionalEmbedding(block_size=c.block_size, n_embd=c.n_embd, name="wpe")(
+                positions_T
+            )
         elif c.position == "sinusoidal":
-            x_BxTxC = x_BxTxC + SinusoidalPositionalEncoding(c.n_embd, name="wpe")(positions_T)
+            x_BxTxC = x_BxTxC + SinusoidalPositionalEncoding(n_embd=c.n_embd, name="wpe")(positions_T)
         # ("rotary" turns q and k inside every attention layer instead)
         x_BxTxC = nn.Dropout(c.dropout)(x_BxTxC, deterministic=deterministic)
         # remat: keep only each block's input for the backward pass and recompute the rest there
@@ -69,7 +72,7 @@ class GPT(nn.Module):
                 max_len=c.block_size,
                 name=f"h_{i}",
             )(x_BxTxC, None, None, None, deterministic, decode)  # x, mask, context, context_mask, ...
-        x_BxTxC = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias, name="ln_f")(x_BxTxC)
+        x_BxTxC = LayerNorm(epsilon=c.layer_norm_epsilon, use_bias=c.bias, name="ln_f")(x_BxTxC)
         # [B*T, C] @ [C, V]: on the flattened tokens, as in Dense, for a faster weight gradient
         logits_NxV = wte.attend(x_BxTxC.reshape(-1, c.n_embd))
         return logits_NxV.reshape(*idx_BxT.shape, c.vocab_size)  # [B, T, V]

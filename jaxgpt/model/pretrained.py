@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgpt.errors import JaxgptError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 
@@ -26,10 +27,12 @@ GPT2_REPOS = {
     "gpt2-large": "openai-community/gpt2-large",
     "gpt2-xl": "openai-community/gpt2-xl",
 }
-_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu"}
+# our activation names -> Hugging Face's activation_function, and back (two names for GELU-tanh there)
+HF_ACTIVATIONS = {"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}
+_FROM_HF_ACTIVATIONS = {**{hf: ours for ours, hf in HF_ACTIVATIONS.items()}, "gelu_pytorch_tanh": "gelu_tanh"}
 
 
-class PretrainedError(Exception):
+class PretrainedError(JaxgptError):
     """Weights that cannot be loaded as asked; the message names the file, key or shapes."""
 
 
@@ -47,8 +50,8 @@ def _is_buffer(key: str) -> bool:
 
 def config_from_hf(hf_config: dict) -> GPTConfig:
     activation = hf_config.get("activation_function", "gelu_new")
-    if activation not in _ACTIVATIONS:
-        raise PretrainedError(f"activation_function={activation!r} is not one of {', '.join(_ACTIVATIONS)}")
+    if activation not in _FROM_HF_ACTIVATIONS:
+        raise PretrainedError(f"activation_function={activation!r} is not one of {', '.join(_FROM_HF_ACTIVATIONS)}")
     return GPTConfig(
         block_size=hf_config["n_positions"],
         vocab_size=hf_config["vocab_size"],
@@ -57,7 +60,7 @@ def config_from_hf(hf_config: dict) -> GPTConfig:
         n_embd=hf_config["n_embd"],
         dropout=0.0,
         bias=True,
-        activation=_ACTIVATIONS[activation],
+        activation=_FROM_HF_ACTIVATIONS[activation],
         layer_norm_epsilon=hf_config.get("layer_norm_epsilon", 1e-5),
     )
 
@@ -170,30 +173,32 @@ def to_hf_state_dict(params, config: GPTConfig) -> dict:
     return state
 
 
-def save_hf(params, config: GPTConfig, folder) -> pathlib.Path:
-    """Write config.json and model.safetensors that `GPT2LMHeadModel.from_pretrained(folder)` opens."""
-    from safetensors.numpy import save_file
-
-    folder = pathlib.Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    activation = {"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}[config.activation]
-    hf_config = {
-        "architectures": ["GPT2LMHeadModel"],
-        "model_type": "gpt2",
+def hf_config(config: GPTConfig) -> dict:
+    """`config` as the fields of Hugging Face's GPT2Config (dropout off: set it where it is wanted)."""
+    return {
         "n_positions": config.block_size,
         "n_ctx": config.block_size,
         "vocab_size": config.vocab_size,
         "n_layer": config.n_layer,
         "n_head": config.n_head,
         "n_embd": config.n_embd,
-        "activation_function": activation,
+        "activation_function": HF_ACTIVATIONS[config.activation],
         "layer_norm_epsilon": config.layer_norm_epsilon,
         "tie_word_embeddings": True,
         "resid_pdrop": 0.0,
         "embd_pdrop": 0.0,
         "attn_pdrop": 0.0,
     }
-    (folder / "config.json").write_text(json.dumps(hf_config, indent=2))
+
+
+def save_hf(params, config: GPTConfig, folder) -> pathlib.Path:
+    """Write config.json and model.safetensors that `GPT2LMHeadModel.from_pretrained(folder)` opens."""
+    from safetensors.numpy import save_file
+
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", **hf_config(config)}
+    (folder / "config.json").write_text(json.dumps(settings, indent=2))
     state = to_hf_state_dict(params, config)
     state.pop("lm_head.weight")  # tied: stored once, as transformers itself does
     save_file({key: np.ascontiguousarray(value) for key, value in state.items()}, str(folder / "model.safetensors"))

@@ -5,6 +5,7 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxgpt.errors import InputError
 from jaxgpt.model.attention import padding_mask
 from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.config import TransformerConfig
@@ -34,7 +35,7 @@ class Transformer(nn.Module):
         self.src_embed = embed(c.src_vocab_size)
         if not c.share_embeddings:
             self.tgt_embed = embed(c.tgt_vocab_size)
-        self.position = SinusoidalPositionalEncoding(c.d_model)
+        self.position = SinusoidalPositionalEncoding(n_embd=c.d_model)
         self.drop = nn.Dropout(c.dropout)
         block = lambda causal, cross_attention: TransformerBlock(
             n_head=c.n_head,
@@ -52,8 +53,8 @@ class Transformer(nn.Module):
         self.encoder = [block(causal=False, cross_attention=False) for _ in range(c.n_encoder_layer)]
         self.decoder = [block(causal=True, cross_attention=True) for _ in range(c.n_decoder_layer)]
         if c.norm_first:  # pre-LN stacks end un-normalised, so each gets a final LayerNorm
-            self.encoder_ln = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias)
-            self.decoder_ln = LayerNorm(c.layer_norm_epsilon, use_bias=c.bias)
+            self.encoder_ln = LayerNorm(epsilon=c.layer_norm_epsilon, use_bias=c.bias)
+            self.decoder_ln = LayerNorm(epsilon=c.layer_norm_epsilon, use_bias=c.bias)
         if not c.tie_output:
             self.lm_head = nn.Dense(c.tgt_vocab_size, kernel_init=nn.initializers.normal(0.02))
 
@@ -63,7 +64,7 @@ class Transformer(nn.Module):
     def _embed(self, embed, tokens_BxT, deterministic, offset=0):
         T = tokens_BxT.shape[1]
         if T > self.config.block_size:
-            raise ValueError(
+            raise InputError(
                 f"sequence length {T} exceeds block_size={self.config.block_size}: "
                 "shorten the sequence or raise block_size"
             )

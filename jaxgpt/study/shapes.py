@@ -11,10 +11,11 @@ memory and no FLOPs.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import flax.linen as nn
 import jax
+
+from jaxgpt.model.params import count_params
 
 
 @dataclasses.dataclass
@@ -35,10 +36,6 @@ def _describe(tree) -> list[str]:
     """'2x16 int32' for each array in `tree`; flags such as deterministic=True are left out."""
     arrays = [leaf for leaf in jax.tree.leaves(tree) if hasattr(leaf, "shape") and hasattr(leaf, "dtype")]
     return [f"{'x'.join(map(str, a.shape)) or 'scalar'} {a.dtype}" for a in arrays]
-
-
-def _count(tree) -> int:
-    return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(tree))
 
 
 def trace_shapes(model: nn.Module, *inputs, rng=None, **kwargs) -> list[ModuleCall]:
@@ -77,7 +74,7 @@ def trace_shapes(model: nn.Module, *inputs, rng=None, **kwargs) -> list[ModuleCa
             if not isinstance(tree, dict) or name not in tree:
                 return 0
             tree = tree[name]
-        return _count(tree)
+        return count_params(tree)
 
     return [
         ModuleCall(path, module, method, inputs, outputs, params_under(path))

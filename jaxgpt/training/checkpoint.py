@@ -14,123 +14,29 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import json
-import logging
 import math
 import pathlib
 import sys
-import traceback
-import warnings
 from typing import Any, Callable
 
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import preservation_policy
 
-MANIFEST = "jaxgpt-checksums.json"
-# orbax's own record of the save (its timestamps), rewritten after the checksums are taken; restoring
-# does not need it, so a damaged one only gets a warning
-ORBAX_RECORD = "_CHECKPOINT_METADATA"
+from jaxgpt.errors import JaxgptError
+from jaxgpt.training.checksums import FORMAT, MANIFEST, ORBAX_RECORD, DamagedCheckpoint, check_manifest, write_manifest
+from jaxgpt.training.orbax_quiet import quiet_orbax
+
 # orbax's name for a checkpoint folder being written: the step, then this suffix
 ORBAX_TMP_SUFFIX = ".orbax-checkpoint-tmp"
-# the format of the checkpoints this version writes: 2 adds the checksum file
-FORMAT = 2
 
 
-class CheckpointError(Exception):
+class CheckpointError(JaxgptError):
     """No usable checkpoint where one was asked for, or a save failed; the message says what to do."""
-
-
-class DamagedCheckpoint(Exception):
-    """One checkpoint cannot be used; the message says which file and how."""
 
 
 def warn_on_stderr(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
-
-
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_manifest(folder: pathlib.Path) -> None:
-    """Record the size and SHA-256 of every file under `folder` in its checksum file."""
-    files = {
-        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": _sha256(path)}
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name not in (MANIFEST, ORBAX_RECORD)
-    }
-    (folder / MANIFEST).write_text(json.dumps({"format": FORMAT, "files": files}, indent=1))
-
-
-def check_manifest(folder: pathlib.Path) -> bool:
-    """True when every file the checksum file lists is there, whole and unchanged; False when the
-    folder has no checksum file (written before jaxgpt kept them). Raises DamagedCheckpoint."""
-    path = folder / MANIFEST
-    if not path.exists():
-        return False
-    try:
-        files = json.loads(path.read_text())["files"]
-        expected = {name: (int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()}
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        raise DamagedCheckpoint(f"its {MANIFEST} is not readable") from None
-    for name, (size, sha256) in expected.items():
-        file = folder / name
-        if not file.is_file():
-            raise DamagedCheckpoint(f"{name} is missing")
-        if file.stat().st_size != size:
-            raise DamagedCheckpoint(f"{name} has {file.stat().st_size} bytes instead of {size}")
-        if _sha256(file) != sha256:
-            raise DamagedCheckpoint(f"{name} differs from its checksum")
-    return True
-
-
-def _from_orbax(tb, *texts: str) -> bool:
-    """Whether a traceback passed through orbax's (or tensorstore's) code, or the texts name them."""
-    places = [frame.filename for frame in traceback.extract_tb(tb)] + [text[:2000].lower() for text in texts]
-    return any(word in place for place in places for word in ("orbax", "tensorstore", "ocdbt", "zarr"))
-
-
-class _QuietOrbax(logging.Filter):
-    """orbax logs every save and restore through absl, and a failed save leaves asyncio tasks whose
-    errors asyncio logs at exit; training prints its own progress, and a checkpoint's problems reach
-    the user as one line, from jaxgpt."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        tb = record.exc_info[2] if record.exc_info else None
-        return not _from_orbax(tb, record.pathname, record.getMessage())
-
-
-def _orbax_noise(unraisable) -> bool:
-    """An error nobody can catch, left behind by a failed orbax read or write: a coroutine of orbax's
-    collected with its exception, or tensorstore calling back into an event loop orbax has closed."""
-    error = unraisable.exc_value
-    closed_loop = isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
-    return closed_loop or _from_orbax(unraisable.exc_traceback, repr(unraisable.object))
-
-
-def _quiet_orbax() -> None:
-    """Keep orbax's logs and its leftovers from a failed read or write off the user's screen."""
-    for name in ("absl", "asyncio"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _QuietOrbax) for f in logger.filters):
-            logger.addFilter(_QuietOrbax())
-    # orbax's writing coroutines, dropped unawaited when a save fails (a full disk)
-    warnings.filterwarnings("ignore", r"coroutine '(async_serialize|_read_array_index)", RuntimeWarning)
-    previous = sys.unraisablehook
-    if getattr(previous, "keeps_orbax_quiet", False):
-        return
-
-    def hook(unraisable):
-        if not _orbax_noise(unraisable):
-            previous(unraisable)
-
-    hook.keeps_orbax_quiet = True
-    sys.unraisablehook = hook
 
 
 def _reason(error: BaseException) -> str:
@@ -157,7 +63,7 @@ class Checkpoints:
         self.keep = keep
         self.warn = warn
         self._saving: int | None = None  # the step whose save may still be running
-        _quiet_orbax()
+        quiet_orbax()
         self.manager = self._open()
         # each checkpoint's validation loss, from its metadata (unverified) or from `save`
         self._val_losses = {step: self._read_val_loss(step) for step in self.steps()}

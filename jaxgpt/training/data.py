@@ -14,6 +14,7 @@ import urllib.request
 import numpy as np
 
 from jaxgpt.atomic import write_atomically
+from jaxgpt.errors import JaxgptError
 from jaxgpt.training.tokenizer import CharTokenizer, tokenizer_from_dict
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -24,7 +25,7 @@ CACHE_ENV = "JAXGPT_CACHE_DIR"
 DATASETS = ("shakespeare_char", "shakespeare")
 
 
-class DataError(Exception):
+class DataError(JaxgptError):
     """A problem with the user's data, stated in one line that says what to do."""
 
 

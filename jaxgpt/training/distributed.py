@@ -19,6 +19,8 @@ import os
 
 import jax
 
+from jaxgpt.errors import InputError
+
 ENVIRONMENT = {
     "coordinator_address": "JAX_COORDINATOR_ADDRESS",
     "num_processes": "JAX_NUM_PROCESSES",
@@ -37,21 +39,21 @@ def distributed_settings(coordinator_address=None, num_processes=None, process_i
         return {}  # jax.distributed.initialize() detects the cluster
     missing = [name for name, value in settings.items() if value is None]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"a multi-process run needs --coordinator_address, --num_processes and --process_id (or "
             f"{', '.join(ENVIRONMENT.values())}); missing: {', '.join(missing)}"
         )
     for name in ("num_processes", "process_id"):
         if not str(settings[name]).isdigit():
-            raise ValueError(f"--{name} must be an integer >= 0, got {settings[name]!r}")
+            raise InputError(f"--{name} must be an integer >= 0, got {settings[name]!r}")
         settings[name] = int(settings[name])
     if not 0 <= settings["process_id"] < settings["num_processes"]:
-        raise ValueError(
+        raise InputError(
             f"--process_id {settings['process_id']} must be in 0 .. {settings['num_processes'] - 1} "
             f"for --num_processes {settings['num_processes']}"
         )
     if ":" not in settings["coordinator_address"]:
-        raise ValueError(
+        raise InputError(
             f"--coordinator_address {settings['coordinator_address']!r} must be host:port (process 0's address)"
         )
     return settings

@@ -11,10 +11,12 @@ from __future__ import annotations
 import signal
 import threading
 
+from jaxgpt.errors import JaxgptError
+
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as shells report it
 
 
-class TrainingInterrupted(Exception):
+class TrainingInterrupted(JaxgptError):
     """Training stopped on a signal after saving a checkpoint; the message says how to resume."""
 
     def __init__(self, message: str, signal_name: str):

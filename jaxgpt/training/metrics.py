@@ -12,9 +12,13 @@ import json
 import math
 import pathlib
 import time
+from typing import TYPE_CHECKING
 
 from jaxgpt.atomic import write_atomically
-from jaxgpt.study.figures import plot_losses
+from jaxgpt.plotting import new_figure, save_png
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class MetricsLog:
@@ -69,3 +73,24 @@ class MetricsLog:
         kept = [record for record in self.records() if record["iter"] <= step]
         write_atomically(self.path, "".join(json.dumps(record) + "\n" for record in kept))
         self.plot()
+
+
+def plot_losses(records: list[dict], path=None) -> Figure:
+    """Training loss per logged step and train/val loss per evaluation (the records of
+    metrics.jsonl: {"iter", "loss"} and {"iter", "train_loss", "val_loss"})."""
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
+    steps = [r for r in records if "loss" in r]
+    evals = [r for r in records if "val_loss" in r]
+    if steps:
+        ax.plot([r["iter"] for r in steps], [r["loss"] for r in steps], lw=0.8, alpha=0.6, label="train (batch)")
+    if evals:
+        ax.plot([r["iter"] for r in evals], [r["train_loss"] for r in evals], "o-", label="train (eval)")
+        ax.plot([r["iter"] for r in evals], [r["val_loss"] for r in evals], "o-", label="val (eval)")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cross-entropy loss")
+    ax.grid(alpha=0.3)
+    if steps or evals:
+        ax.legend()
+    fig.tight_layout()
+    return save_png(fig, path) if path else fig

@@ -70,9 +70,3 @@ def mesh_peak_flops(mesh, given: float = 0.0) -> float:
     CPU devices share the host's cores, whose matmul speed is measured as a whole: counted once."""
     devices = 1 if jax.default_backend() == "cpu" else mesh.size
     return peak_flops(given=given) * devices
-
-
-def mfu(tokens_per_sec: float, flops_per_token_: float, n_devices: int = 1, peak: float | None = None) -> float:
-    """Achieved FLOP/s over the peak of all devices taking part."""
-    peak = peak_flops() if peak is None else peak
-    return tokens_per_sec * flops_per_token_ / (peak * n_devices)

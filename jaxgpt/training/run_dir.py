@@ -10,6 +10,7 @@ data, a bad flag) leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import tempfile
@@ -18,6 +19,7 @@ import jax
 from jax.experimental import multihost_utils
 
 from jaxgpt.atomic import write_atomically
+from jaxgpt.errors import InputError
 from jaxgpt.training.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
 from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.metrics import MetricsLog
@@ -29,7 +31,16 @@ TRAINERS = {"gpt": "scripts/train.py", "seq2seq": "scripts/train_seq2seq.py"}
 WHAT = {"gpt": "a GPT run", "seq2seq": "an encoder-decoder (seq2seq) run"}
 
 
-class RunDirError(ValueError):
+@dataclasses.dataclass
+class RunFiles:
+    """The writers of a started run: its checkpoints (every process) and, on process 0, its metrics
+    (metrics.jsonl and loss.png). config.json is written by `RunDir.start` itself."""
+
+    checkpoints: Checkpoints
+    metrics: MetricsLog | None
+
+
+class RunDirError(InputError):
     """The out_dir cannot be used as asked; the message says why and what to do."""
 
 
@@ -92,9 +103,9 @@ class RunDir:
         try:
             config = json.loads(path.read_text())
             if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
-                raise ValueError("it has no model section")
+                raise InputError("it has no model section")
             if config.get("kind", "gpt") not in TRAINERS:
-                raise ValueError(f"kind {config['kind']!r} is not one of {', '.join(TRAINERS)}")
+                raise InputError(f"kind {config['kind']!r} is not one of {', '.join(TRAINERS)}")
         except (ValueError, UnicodeDecodeError) as error:
             raise RunDirError(
                 f"{path} is not a jaxgpt run's config ({error}): put the original back, or move it away "
@@ -179,8 +190,8 @@ class RunDir:
 
     def start(
         self, config, run_config: dict, move_old_run: bool = False, echo=print, restored: Restored | None = None
-    ) -> Checkpoints | None:
-        """Make the folder the run's, now that training is about to start, and open its checkpoints.
+    ) -> RunFiles | None:
+        """Make the folder the run's, now that training is about to start, and open its writers.
         A new run: create the folder (moving an old run aside first, if asked). A resumed one
         (`restored`): move damaged newer checkpoints aside and cut metrics.jsonl back to the
         restored step, so the folder again describes one run. Both: write config.json
@@ -201,7 +212,8 @@ class RunDir:
             write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
         _all_processes_here("jaxgpt-started")
         # opened by every process (orbax's manager is collective) once the folder is as it will stay
-        return Checkpoints(self.path, keep=config.keep_checkpoints)
+        checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
+        return RunFiles(checkpoints, MetricsLog(self.path) if is_main_process() else None)
 
     def set_aside(self, steps) -> list[pathlib.Path]:
         """Move damaged checkpoints out of orbax's sight, to damaged-STEP folders: never deleted."""

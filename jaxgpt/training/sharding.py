@@ -14,6 +14,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxgpt.errors import InputError
+
 
 def data_mesh(devices=None, spec: str | None = None) -> Mesh:
     """A mesh over `devices` (default: every device of every process) with axes ("data", "fsdp").
@@ -28,10 +30,10 @@ def data_mesh(devices=None, spec: str | None = None) -> Mesh:
         for part in spec.split(","):
             name, _, value = part.partition("=")
             if name.strip() not in sizes or not value.strip().isdigit() or int(value) < 1:
-                raise ValueError(f"--mesh {spec!r}: write it as data=N or data=N,fsdp=M with positive N and M")
+                raise InputError(f"--mesh {spec!r}: write it as data=N or data=N,fsdp=M with positive N and M")
             sizes[name.strip()] = int(value)
         if sizes["data"] * sizes["fsdp"] != len(devices):
-            raise ValueError(
+            raise InputError(
                 f"--mesh {spec!r} needs {sizes['data'] * sizes['fsdp']} devices, but {len(devices)} are present: "
                 f"make data x fsdp = {len(devices)}"
             )
@@ -44,7 +46,7 @@ BATCH_AXES = ("data", "fsdp")  # the batch is split over every device
 def check_divisible(batch_size: int, mesh: Mesh) -> None:
     n = mesh.size
     if batch_size % n:
-        raise ValueError(
+        raise InputError(
             f"batch_size={batch_size} is not divisible by the {n} devices of the mesh: use a multiple of {n}"
         )
 
@@ -116,5 +118,5 @@ def stack_per_device(x_BxT: np.ndarray, n_devices: int) -> np.ndarray:
     """[B, T] -> [devices, B / devices, T], the layout hand-written pmap/shard_map code expects."""
     B = x_BxT.shape[0]
     if B % n_devices:
-        raise ValueError(f"batch_size={B} is not divisible by {n_devices} devices: use a multiple of {n_devices}")
+        raise InputError(f"batch_size={B} is not divisible by {n_devices} devices: use a multiple of {n_devices}")
     return x_BxT.reshape(n_devices, B // n_devices, *x_BxT.shape[1:])

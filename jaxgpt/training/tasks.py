@@ -46,6 +46,10 @@ class Seq2SeqTask:
     def tgt_len(self) -> int:  # T: BOS (or EOS) plus the longest target
         return self.max_digits + 1
 
+    def example_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Zero source [1, S] and target [1, T] ids: what a model for this task is initialised on."""
+        return np.zeros((1, self.src_len), np.int32), np.zeros((1, self.tgt_len), np.int32)
+
     def example(self, rng: np.random.Generator) -> tuple[str, str]:
         """One random (source text, target text) pair."""
         digits = "".join(rng.choice(list(DIGITS), size=int(rng.integers(1, self.max_digits + 1))))

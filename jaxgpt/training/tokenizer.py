@@ -7,6 +7,8 @@ import pathlib
 
 import numpy as np
 
+from jaxgpt.errors import InputError, JaxgptError
+
 GPT2_VOCAB_ENV = "JAXGPT_GPT2_VOCAB_DIR"
 
 
@@ -35,7 +37,7 @@ class CharTokenizer:
         except KeyError:
             unknown = sorted(set(text) - set(self._id_of))
             listed = ", ".join(repr(ch) for ch in unknown[:20])
-            raise ValueError(
+            raise InputError(
                 f"text has {len(unknown)} character(s) outside the tokenizer's {self.vocab_size}-character "
                 f"vocabulary: {listed}; remove them or train on a text that contains them"
             ) from None
@@ -47,7 +49,7 @@ class CharTokenizer:
         return {"kind": self.kind, "chars": self.chars}
 
 
-class TokenizerError(Exception):
+class TokenizerError(JaxgptError):
     """A tokenizer that cannot be built here; the message says how to supply what is missing."""
 
 
@@ -112,5 +114,5 @@ def tokenizer_from_dict(saved: dict):
     """Rebuild a tokenizer from its `to_dict()` (as stored in a checkpoint)."""
     kinds = {CharTokenizer.kind: lambda d: CharTokenizer(d["chars"]), BPETokenizer.kind: lambda d: BPETokenizer.gpt2()}
     if saved.get("kind") not in kinds:
-        raise ValueError(f"unknown tokenizer kind {saved.get('kind')!r}: known kinds are {', '.join(kinds)}")
+        raise InputError(f"unknown tokenizer kind {saved.get('kind')!r}: known kinds are {', '.join(kinds)}")
     return kinds[saved["kind"]](saved)

@@ -110,7 +110,9 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             "compute in float64 (the inputs are float64; float16 or bfloat16 loses digits; with jax.numpy, "
             "jax.config.update('jax_enable_x64', True))",
         )
-    return CheckResult(name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.model.reference")
+    return CheckResult(
+        name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.model.reference"
+    )
 
 
 def _signature_hint(name):

@@ -1,0 +1,131 @@
+"""scripts/bench.py: train-step speed and MFU, generation tokens/s with and without the KV cache.
+
+python scripts/bench.py                       # the preset this machine trains by default
+python scripts/bench.py --preset shakespeare-char --dtype bfloat16
+python scripts/bench.py --preset gpt2 --vocab_size 50304 --batch_size 16 --dtype bfloat16 \
+    --attention_impl cudnn --vs-torch            # GPT-2 124M on a GPU, side by side with PyTorch
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import jax
+
+from jaxgpt.benchmark.pytorch import time_torch_generation, time_torch_train_step
+from jaxgpt.benchmark.timing import time_generation, time_train_step
+from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.model.config import GPT_PRESETS, GPTConfig
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.recipes import TRAIN_RECIPES, default_preset
+
+
+def fastest(best: dict | None, result: dict) -> dict:
+    return result if best is None or result["ms_per_iter"] < best["ms_per_iter"] else best
+
+
+def bench_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="bench.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add = parser.add_argument
+    add(
+        "--preset",
+        choices=list(GPT_PRESETS),
+        default=default_preset(),
+        help="model size and training recipe to time (default: %(default)s, this machine's training default)",
+    )
+    add("--batch_size", type=int, default=None, help="sequences per step (default: the preset's training recipe)")
+    add("--vocab_size", type=int, default=None, help="vocabulary size (default: the preset's; 50304 pads GPT-2's)")
+    add("--block_size", type=int, default=None, help="context length (default: the preset's)")
+    add("--iters", type=int, default=20, help="steps per timed window; the fastest of 3 counts (default: %(default)s)")
+    add("--rounds", type=int, default=3, help="--vs-torch: rounds of taking turns (default: %(default)s)")
+    add("--remat", action="store_true", help="recompute each block's activations in the backward (default: off)")
+    add("--skip_generation", action="store_true", help="time the train step only (default: off)")
+    add("--dtype", choices=["float32", "bfloat16"], default="float32", help="compute dtype (default: %(default)s)")
+    add(
+        "--attention_impl",
+        choices=["manual", "xla", "cudnn"],
+        default="manual",
+        help="manual einsums, or jax.nn.dot_product_attention's xla or cudnn kernel (default: %(default)s)",
+    )
+    add(
+        "--gen_preset",
+        choices=list(GPT_PRESETS),
+        default="shakespeare-char",
+        help="model whose generation speed is timed (default: %(default)s)",
+    )
+    add("--gen_tokens", type=int, default=500, help="tokens to generate per timing (default: %(default)s)")
+    add(
+        "--vs-torch",
+        dest="vs_torch",
+        action="store_true",
+        help="also time transformers' GPT2LMHeadModel (PyTorch) on the same work, in this process (default: off)",
+    )
+    return parser
+
+
+def bench_main(argv: list[str]) -> int:
+    args = bench_parser().parse_args(argv)
+
+    sizes = {name: getattr(args, name) for name in ("vocab_size", "block_size") if getattr(args, name)}
+    model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl, remat=args.remat, **sizes)
+    recipe = TRAIN_RECIPES.get(args.preset, {})
+    train_config = TrainConfig(
+        **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
+    )
+    print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
+    # with --vs-torch the two take turns, round after round, and each keeps its fastest round:
+    # a slow spell of a shared machine then hits both rather than one
+    rounds = args.rounds if args.vs_torch else 1
+    train, torch_train = None, None
+    for _ in range(rounds):
+        train = fastest(train, time_train_step(model_config, train_config, args.iters))
+        if args.vs_torch:
+            torch_train = fastest(torch_train, time_torch_train_step(model_config, train_config, args.iters))
+    print(
+        f"\ntrain step, {args.preset}, batch {train_config.batch_size} x block {model_config.block_size}, "
+        f"{args.dtype}, attention {args.attention_impl}"
+    )
+    print(
+        f"  jaxgpt   {train['ms_per_iter']:8.1f} ms/iter  {train['tokens_per_sec']:10,.0f} tokens/s  "
+        f"MFU {100 * train['mfu']:.1f}%"
+        + (
+            f" ({100 * train['mfu_measured']:.1f}% of the measured {train['measured_peak'] / 1e12:.0f} TFLOP/s)"
+            if "mfu_measured" in train
+            else ""
+        )
+    )
+    if args.vs_torch:
+        print(
+            f"  PyTorch  {torch_train['ms_per_iter']:8.1f} ms/iter  {torch_train['tokens_per_sec']:10,.0f} tokens/s  "
+            f"(transformers GPT2LMHeadModel on {torch_train['device']}, {args.dtype}, biases on)\n"
+            f"  jaxgpt speed / PyTorch speed: {torch_train['ms_per_iter'] / train['ms_per_iter']:.2f}x"
+        )
+
+    if args.skip_generation:
+        return 0
+    gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)
+    block = gen_config.block_size
+    print(f"\ngeneration, {args.gen_preset} (block {block}), batch 1, one-token prompt, top_k 200")
+    print(f"  {'case':<44}{'cache':>8}{'tokens/s':>12}" + (f"{'PyTorch':>10}{'ratio':>8}" if args.vs_torch else ""))
+    cases = [
+        (f"{args.gen_tokens} tokens (slides past block {block})", gen_config, args.gen_tokens),
+        (f"{block - 1} tokens (within the block)", gen_config, block - 1),
+        (
+            f"{args.gen_tokens} tokens, block {args.gen_tokens + 1}",
+            dataclasses.replace(gen_config, block_size=args.gen_tokens + 1),
+            args.gen_tokens,
+        ),
+    ]
+    for label, config, tokens in cases:
+        for use_cache in (True, False):
+            result = time_generation(config, tokens, use_cache, repeats=3 if use_cache else 1)
+            line = f"  {label:<44}{'on' if use_cache else 'off':>8}{result['tokens_per_sec']:12,.0f}"
+            # transformers cannot slide past n_positions, and its uncached loop is not what we compare
+            if args.vs_torch and use_cache and tokens < config.block_size:
+                theirs = time_torch_generation(config, tokens, use_cache)
+                line += f"{theirs['tokens_per_sec']:10,.0f}{result['tokens_per_sec'] / theirs['tokens_per_sec']:7.2f}x"
+            print(line)
+    return 0

@@ -1,0 +1,116 @@
+"""scripts/train.py: train a GPT with nanoGPT's flags, then print a sample."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+
+from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, run_settings
+from jaxgpt.cli.run import use_compilation_cache
+from jaxgpt.decoding.generate import generate
+from jaxgpt.model.config import GPT_PRESETS, GPTConfig
+from jaxgpt.model.gpt import GPT
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.distributed import initialize, is_main_process
+from jaxgpt.training.recipes import FINETUNE_RECIPE, TRAIN_RECIPES, default_preset
+from jaxgpt.training.train_gpt import train
+
+MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "position", "attention_impl", "remat")
+DISTRIBUTED_FLAGS = ("coordinator_address", "num_processes", "process_id")
+
+
+def train_parser(preset: str | None) -> OneLineErrorParser:
+    """The flags of scripts/train.py, their defaults shown as `preset` has them (None: before the
+    machine is known, when only the multi-process flags are read)."""
+    parser = OneLineErrorParser(
+        prog="train.py",
+        add_help=preset is not None,
+        description="Train a GPT (nanoGPT's flags). Defaults shown are those of the preset chosen on this "
+        f"machine, {preset}; another --preset brings its own model and training recipe.",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=list(GPT_PRESETS),
+        metavar="NAME",
+        help=f"model size and training recipe: {', '.join(GPT_PRESETS)} (default: {preset})",
+    )
+    add_config_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
+    add_config_flags(parser, GPTConfig, GPTConfig.from_preset(preset) if preset else GPTConfig(), MODEL_FLAGS)
+    add_move_old_run_flag(parser)
+    add = parser.add_argument
+    add(
+        "--coordinator_address",
+        help="multi-process runs: process 0's host:port, or auto to let JAX find it (TPU pods, SLURM, Open MPI) "
+        "(default: $JAX_COORDINATOR_ADDRESS, else one process)",
+    )
+    add("--num_processes", help="multi-process runs: how many processes take part (default: $JAX_NUM_PROCESSES)")
+    add(
+        "--process_id",
+        help="multi-process runs: this process's number, 0 .. num_processes - 1 (default: $JAX_PROCESS_ID)",
+    )
+    return parser
+
+
+def train_main(argv: list[str]) -> int:
+    # jax.distributed must start before anything touches JAX's devices (choosing the preset does)
+    early, _ = train_parser(preset=None).parse_known_args(argv)
+    initialize(early.coordinator_address, early.num_processes, early.process_id)
+    say = print if is_main_process() else lambda *_: None
+    machine_preset = default_preset()
+    args = train_parser(machine_preset).parse_args(argv)
+    not_config = ("preset", "move_old_run", *DISTRIBUTED_FLAGS)
+    given = {name: value for name, value in vars(args).items() if value is not None and name not in not_config}
+    model_flags = {k: v for k, v in given.items() if k in MODEL_FLAGS}
+    train_flags = {k: v for k, v in given.items() if k not in MODEL_FLAGS}
+    preset = args.preset or machine_preset
+    init_from = train_flags.get("init_from", "scratch")
+    notes = []  # said once the run's checks have passed, so bad input gets one line alone
+    if init_from not in ("scratch", "resume"):
+        recipe = FINETUNE_RECIPE
+        notes.append(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
+    else:
+        recipe = TRAIN_RECIPES.get(preset, {})
+        if init_from == "resume":
+            recipe = run_settings(recipe, train_flags)
+        elif args.preset is None:
+            notes.append(
+                f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine"
+            )
+    train_config = TrainConfig(**{**recipe, **train_flags})
+    model_config = GPTConfig.from_preset(preset, **model_flags)
+    use_compilation_cache(train_config.compilation_cache)
+
+    def echo(*message):
+        while notes:
+            say(notes.pop(0))
+        say(*message)
+
+    result = train(train_config, model_config, echo=echo, model_overrides=model_flags, move_old_run=args.move_old_run)
+    if train_config.eval_only:
+        return 0
+    params = result.state.params
+    if jax.process_count() > 1:  # every process hands over its pieces; process 0 alone samples
+        params = multihost_utils.process_allgather(params, tiled=True)
+        if not is_main_process():
+            return 0
+    tokens = generate(
+        GPT(result.model_config),
+        params,
+        _start_tokens(result.tokenizer)[None, :],
+        300,
+        rng=jax.random.key(train_config.seed),
+        temperature=0.8,
+        top_k=200,
+    )
+    print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
+    print(result.tokenizer.decode(tokens[0]))
+    return 0
+
+
+def _start_tokens(tokenizer):
+    """A newline to start the closing sample from, or the first token if the text had none."""
+    try:
+        return tokenizer.encode("\n")
+    except ValueError:
+        return np.zeros((1,), np.int32)

@@ -1,0 +1,20 @@
+"""Errors for people: every problem a user can fix is a `JaxgptError` whose message names the value,
+the rule and the fix. The scripts print such an error as one line and exit non-zero; anything else
+(a bug) keeps its traceback."""
+
+from __future__ import annotations
+
+
+class JaxgptError(Exception):
+    """A problem the user can fix, said in one line."""
+
+
+class InputError(JaxgptError, ValueError):
+    """A value, flag or setting that cannot be used (also a ValueError, as Python code expects)."""
+
+
+def check_int(name: str, value, minimum: int = 1) -> None:
+    """`value` is an int (not a bool) >= `minimum`, else InputError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise InputError(f"{name}={value!r} must be {rule}")

@@ -1,0 +1,70 @@
+"""What training minimises: next-token cross-entropy for a GPT, and the label-smoothed,
+pad-masked cross-entropy of the encoder-decoder Transformer (Vaswani et al. 2017, section 5.4).
+
+A trainer's loss is `loss(params, batch, dropout_key=None) -> scalar`; dropout is on exactly when
+a key is given. Parameters stay float32; with dtype bfloat16 they are cast for the computation
+and the gradient flows back to float32 through the cast."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgpt.model.gpt import GPT
+from jaxgpt.model.transformer import Transformer
+from jaxgpt.training.config import DTYPES, TrainConfig
+
+
+def cast_params(params, dtype):
+    """bfloat16 compute from float32 parameters: the gradient flows back to float32 through the cast."""
+    return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
+
+
+def token_cross_entropy(logits_BxTxV, targets_BxT, label_smoothing: float = 0.0):
+    """Cross-entropy of every position [B, T], in float32. With `label_smoothing` eps the target is
+    (1 - eps) * one_hot + eps / V (the 2017 paper, section 5.4)."""
+    logits_BxTxV = logits_BxTxV.astype(jnp.float32)
+    if label_smoothing == 0.0:
+        return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, targets_BxT)
+    targets_BxTxV = optax.smooth_labels(jax.nn.one_hot(targets_BxT, logits_BxTxV.shape[-1]), label_smoothing)
+    return optax.softmax_cross_entropy(logits_BxTxV, targets_BxTxV)
+
+
+def _dropout(dropout_key) -> dict:
+    """`apply`'s arguments for dropout: on with a key, off without."""
+    return {"deterministic": dropout_key is None, "rngs": None if dropout_key is None else {"dropout": dropout_key}}
+
+
+def language_model_loss(model: GPT, config: TrainConfig):
+    """`loss(params, (x_BxT, y_BxT), dropout_key)`: the mean next-token cross-entropy of a GPT
+    (label-smoothed when config.label_smoothing > 0), in the configured compute dtype."""
+    dtype = DTYPES[config.dtype]
+
+    def loss(params, batch, dropout_key=None):
+        x_BxT, y_BxT = batch
+        logits_BxTxV = model.apply({"params": cast_params(params, dtype)}, x_BxT, **_dropout(dropout_key))
+        return token_cross_entropy(logits_BxTxV, y_BxT, config.label_smoothing).mean()
+
+    return loss
+
+
+def label_smoothed_loss(logits_BxTxV, targets_BxT, epsilon=0.1, pad_id=0):
+    """Cross-entropy against (1 - eps) * one_hot + eps / V (paper section 5.4), averaged over the
+    non-padding target tokens only."""
+    per_token_BxT = token_cross_entropy(logits_BxTxV, targets_BxT, epsilon)
+    real_BxT = targets_BxT != pad_id
+    return jnp.sum(per_token_BxT * real_BxT) / jnp.maximum(jnp.sum(real_BxT), 1)
+
+
+def seq2seq_loss(model: Transformer, config: TrainConfig):
+    """`loss(params, (src_BxS, tgt_in_BxT, tgt_out_BxT), dropout_key)`: teacher forcing, label
+    smoothing, pads (the model's pad_id) masked."""
+    dtype = DTYPES[config.dtype]
+
+    def loss(params, batch, dropout_key=None):
+        src_BxS, tgt_in_BxT, tgt_out_BxT = batch
+        logits_BxTxV = model.apply({"params": cast_params(params, dtype)}, src_BxS, tgt_in_BxT, **_dropout(dropout_key))
+        return label_smoothed_loss(logits_BxTxV, tgt_out_BxT, config.label_smoothing, model.config.pad_id)
+
+    return loss

@@ -1,0 +1,60 @@
+"""The train state: parameters, optimizer state, step count and dropout key, one pytree that a
+jitted step takes and returns, and that a checkpoint saves whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgpt.training.sharding import leaf_sharding
+
+
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array  # optimizer steps taken
+    params: Any
+    opt_state: Any
+    rng: jax.Array  # raw key data (uint32); the dropout key of step s is fold_in(rng, s)
+
+
+def init_train_state(
+    model,
+    optimizer: optax.GradientTransformation,
+    seed: int,
+    example_inputs: tuple,
+    params=None,
+    dropout_rng: str = "threefry2x32",
+) -> TrainState:
+    """Step 0: fresh weights from `seed` (the model initialised on `example_inputs`, e.g. a GPT's
+    one block of token ids [1, T]), or the given `params` (pretrained ones). Dropout keys come from
+    the `dropout_rng` generator (threefry by default; "rbg" is another of JAX's)."""
+    init_key, dropout_key = jax.random.split(jax.random.key(seed))
+    if dropout_rng != "threefry2x32":
+        dropout_key = jax.random.key(seed, impl=dropout_rng)
+    if params is None:
+        params = model.init(init_key, *example_inputs)["params"]
+    return TrainState(
+        step=jnp.array(0, jnp.int32),
+        params=params,
+        opt_state=optimizer.init(params),
+        rng=jax.random.key_data(dropout_key),
+    )
+
+
+def abstract_train_state(
+    model, optimizer: optax.GradientTransformation, mesh, example_inputs: tuple, dropout_rng: str = "threefry2x32"
+) -> TrainState:
+    """Shapes, dtypes and shardings of a train state on `mesh`: the target to restore into."""
+    shapes = jax.eval_shape(lambda: init_train_state(model, optimizer, 0, example_inputs, dropout_rng=dropout_rng))
+    # shardings for *this* mesh: a checkpoint written on another topology restores into it
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=leaf_sharding(s.shape, mesh)), shapes)
+
+
+@jax.jit
+def all_finite(tree) -> jax.Array:
+    """True when no leaf of `tree` holds a NaN or an infinity."""
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))

@@ -1,0 +1,80 @@
+"""One optimizer step, pure and jitted: `train_step(state, *batch) -> (state, metrics)` over any
+loss, with gradient accumulation; and the evaluation step and loss estimate."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import NamedSharding, PartitionSpec
+
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.optimizer import learning_rate_schedule
+from jaxgpt.training.sharding import batch_sharding, shard_batch
+from jaxgpt.training.state import TrainState
+
+
+def make_train_step(
+    loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig, state_sharding=None, mesh=None
+):
+    """A jitted `train_step(state, *batch) -> (state, metrics)`; each array of the batch is
+    [A, B, ...] for A micro-batches, and `loss_fn(params, batch, dropout_key)` scores one.
+
+    With `state_sharding` (the state's leaves' shardings) and the `mesh`, the step is compiled for
+    exactly those layouts: the state in and out as given (fsdp included), every batch array split
+    over the mesh along B, the metrics replicated. The state is donated: its buffers are reused
+    for the new state, so pass each state once."""
+    schedule = learning_rate_schedule(config)
+    loss_and_grad = jax.value_and_grad(loss_fn)
+
+    def train_step(state: TrainState, *batch_AxB):
+        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.rng, impl=config.dropout_rng), state.step)
+        A = batch_AxB[0].shape[0]
+        if A == 1:
+            loss, grads = loss_and_grad(state.params, tuple(x[0] for x in batch_AxB), step_key)
+        else:  # gradient accumulation: average the gradients of A micro-batches in one step
+
+            def micro_step(grads_sum, inputs):
+                i, batch_B = inputs
+                loss_i, grads_i = loss_and_grad(state.params, batch_B, jax.random.fold_in(step_key, i))
+                return jax.tree.map(jnp.add, grads_sum, grads_i), loss_i
+
+            zeros = jax.tree.map(jnp.zeros_like, state.params)
+            grads_sum, losses_A = jax.lax.scan(micro_step, zeros, (jnp.arange(A), tuple(batch_AxB)))
+            grads, loss = jax.tree.map(lambda g: g / A, grads_sum), losses_A.mean()
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        new_state = state.replace(
+            step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
+        )
+        metrics = {"loss": loss, "lr": schedule(state.step), "grad_norm": optax.tree.norm(grads)}
+        return new_state, metrics
+
+    def train_step_on_tuple(state: TrainState, batch_AxB: tuple):
+        return train_step(state, *batch_AxB)
+
+    if state_sharding is None:
+        jitted = jax.jit(train_step_on_tuple, donate_argnums=0)
+    else:
+        replicated = NamedSharding(mesh, PartitionSpec())
+        jitted = jax.jit(
+            train_step_on_tuple,
+            # one batch sharding for the whole tuple: it applies to each of its arrays
+            in_shardings=(state_sharding, batch_sharding(mesh, batch_axis=1)),
+            out_shardings=(state_sharding, replicated),
+            donate_argnums=0,
+        )
+    return lambda state, *batch_AxB: jitted(state, batch_AxB)
+
+
+def make_eval_step(loss_fn):
+    """A jitted `eval_step(params, *batch_B) -> loss`, dropout off."""
+    return jax.jit(lambda params, *batch_B: loss_fn(params, batch_B))
+
+
+def estimate_loss(eval_step, params, eval_batches, mesh) -> dict:
+    """Mean loss over the batches `eval_batches(split)` gives for "train" and "val"."""
+    losses = {}
+    for split in ("train", "val"):
+        batch_losses = [eval_step(params, *shard_batch(batch, mesh)) for batch in eval_batches(split)]
+        losses[split] = float(jnp.mean(jnp.stack(batch_losses)))
+    return losses

@@ -1,0 +1,74 @@
+"""The one driver every trainer uses: a trainer describes its `Task` (the model, its loss, its
+batches, what a checkpoint saves), and `fit` starts or resumes the train state, opens the run
+folder and runs the shared training loop. A trainer knows nothing of the loop, the loop nothing
+of GPT or of the encoder-decoder."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from jaxgpt.model.params import count_params
+from jaxgpt.training.checkpoint import Restored
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.data import SeededSampler
+from jaxgpt.training.loop import training_loop
+from jaxgpt.training.optimizer import check_optimizer_fits, make_optimizer
+from jaxgpt.training.run_dir import RunDir
+from jaxgpt.training.sharding import shard_state
+from jaxgpt.training.state import TrainState, init_train_state
+
+
+@dataclasses.dataclass
+class Task:
+    """What to train and how to measure it."""
+
+    run_config: dict  # config.json, and the first part of every checkpoint's JSON: kind, model, train...
+    model: Any  # a Flax module
+    example_inputs: tuple  # inputs to initialise the model on, e.g. token ids [1, T]
+    loss: Callable  # loss(params, batch, dropout_key=None) -> scalar; see jaxgpt.training.loss
+    sampler: SeededSampler  # sampler.sample(A, B): one step's arrays [A, B, ...]; its state is checkpointed
+    eval_batches: Callable[[str], list]  # the batches [B, ...] of "train" or "val", the same at every evaluation
+    tokens_per_iter: int
+    flops_per_token: Callable[[int], float]  # from the parameter count: for MFU
+    checkpoint_extra: dict = dataclasses.field(default_factory=dict)  # more JSON for checkpoints (a tokenizer)
+
+    def checkpoint_meta(self) -> dict:
+        """The JSON saved beside the arrays: enough to rebuild the model and resume exactly."""
+        return {**self.run_config, **self.checkpoint_extra, "sampler_state": self.sampler.state}
+
+
+@dataclasses.dataclass
+class Fitted:
+    state: TrainState
+    best_val_loss: float
+    last_losses: dict | None  # the last evaluation's {"train": ..., "val": ...}
+
+
+def fit(
+    config: TrainConfig,
+    task: Task,
+    run: RunDir,
+    mesh,
+    restored: Restored | None = None,
+    params=None,
+    echo=print,
+    move_old_run: bool = False,
+    progress: bool = True,
+) -> Fitted:
+    """Train `task` as `config` says, on `mesh`, into `run`'s folder: from the `restored`
+    checkpoint (resuming), from `params` (pretrained weights) or from fresh weights."""
+    optimizer = make_optimizer(config)
+    if restored is not None:
+        check_optimizer_fits(restored.state.opt_state, restored.state.params, optimizer, run.path)
+        state = restored.state
+        task.sampler.state = restored.meta["sampler_state"]
+        echo(f"resuming from iteration {restored.step} in {run.path}")
+    else:
+        fresh = init_train_state(task.model, optimizer, config.seed, task.example_inputs, params, config.dropout_rng)
+        state = shard_state(fresh, mesh)
+    files = run.start(config, task.run_config, move_old_run, echo, restored)
+    n_params = count_params(state.params)
+    echo(f"{n_params / 1e6:.2f}M parameters, {task.tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)")
+    flops_per_iter = task.flops_per_token(n_params) * task.tokens_per_iter
+    return Fitted(*training_loop(config, task, state, optimizer, mesh, files, restored, flops_per_iter, progress))
