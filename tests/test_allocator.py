@@ -1,6 +1,7 @@
 """The scripts' allocator restart: tcmalloc preloaded where installed, never twice, and off on request."""
 
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -18,13 +19,30 @@ def test_preload_environment_adds_tcmalloc_once_and_respects_opt_out(monkeypatch
     assert allocator.preload_environment({}) is None  # not installed: run with glibc's malloc
 
 
-def test_a_restarted_script_runs_with_tcmalloc_when_installed(tmp_path):
+def a_harmless_library() -> pathlib.Path:
+    """A shared library every Linux has, to preload in tcmalloc's place (libm: it changes nothing)."""
+    for folder in allocator.SEARCH_DIRS + ("/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/lib64", "/lib"):
+        if (pathlib.Path(folder) / "libm.so.6").is_file():
+            return pathlib.Path(folder) / "libm.so.6"
+    raise AssertionError("no libm.so.6 found")
+
+
+def test_a_script_restarts_itself_with_the_library_preloaded(tmp_path):
+    # a stand-in named as tcmalloc is, in a folder the script searches first
+    (tmp_path / "libtcmalloc_minimal.so.4").symlink_to(a_harmless_library())
     script = tmp_path / "show.py"
     script.write_text(
-        "import os\nfrom jaxgpt.cli.allocator import restart_with_tcmalloc\n"
-        "restart_with_tcmalloc()\nprint(os.environ.get('LD_PRELOAD'))\n"
+        "import os\nfrom jaxgpt.cli import allocator\n"
+        f"allocator.SEARCH_DIRS = ({str(tmp_path)!r},)\n"
+        "print('started', flush=True)\n"
+        "allocator.restart_with_tcmalloc()\nprint(os.environ.get('LD_PRELOAD'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "JAXGPT_ALLOCATOR")}
     printed = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert printed.returncode == 0, printed.stderr
-    assert printed.stdout.strip() == str(allocator.find_tcmalloc())  # the path, or "None" where not installed
+    # started twice (the restart), and the second run has the library preloaded, once
+    assert printed.stdout.split() == ["started", "started", str(tmp_path / "libtcmalloc_minimal.so.4")]
+    opted_out = subprocess.run(
+        [sys.executable, str(script)], env={**env, "JAXGPT_ALLOCATOR": "system"}, capture_output=True, text=True
+    )
+    assert opted_out.stdout.split() == ["started", "None"]

@@ -1,27 +1,46 @@
-"""bench.py's timers on a tiny model: they run both frameworks and report consistent figures
-(speed itself is measured by scripts/bench.py, never asserted here)."""
+"""bench.py's timers on a tiny model: each runs its framework's real step, and reports the fastest
+timed window per step (speed itself is measured by scripts/bench.py, never asserted here)."""
+
+import types
 
 import pytest
 
-from jaxgpt.benchmark.timing import time_generation, time_torch_generation, time_torch_train_step, time_train_step
+import jaxgpt.benchmark.timing as timing
+from jaxgpt.benchmark.pytorch import time_torch_generation, time_torch_train_step
+from jaxgpt.benchmark.timing import fastest_seconds, time_generation, time_train_step
 from jaxgpt.model.config import GPTConfig
-from jaxgpt.training.train_gpt import TrainConfig
+from jaxgpt.training.config import TrainConfig
 
 MODEL = GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, bias=False)
 TRAINING = TrainConfig(batch_size=4, gradient_accumulation_steps=2)
 
 
+def fake_clock(monkeypatch, *window_seconds):
+    """The timers' clock, replaced: the timed windows last `window_seconds`, one after the other."""
+    ticks = iter([t for seconds in window_seconds for t in (0.0, seconds)])
+    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+
+
+def test_fastest_seconds_keeps_the_fastest_window(monkeypatch):
+    calls = []
+    fake_clock(monkeypatch, 0.5, 0.2, 0.3)
+    assert fastest_seconds(lambda: calls.append(1), repeats=3) == 0.2
+    assert len(calls) == 3
+
+
 @pytest.mark.parametrize("timer", [time_train_step, time_torch_train_step])
-def test_train_step_timers_report_tokens_per_second_of_their_time(timer):
+def test_train_step_timers_report_the_fastest_window_per_step(timer, monkeypatch):
+    fake_clock(monkeypatch, 0.5, 0.2)  # two windows of 2 steps: the fastest takes 0.1 s a step
     result = timer(MODEL, TRAINING, iters=2, repeats=2)
-    tokens_per_step = 2 * 4 * 16
-    assert result["ms_per_iter"] > 0
-    assert result["tokens_per_sec"] == pytest.approx(tokens_per_step / (result["ms_per_iter"] / 1000))
+    assert result["ms_per_iter"] == pytest.approx(100.0)
+    assert result["tokens_per_sec"] == pytest.approx(2 * 4 * 16 / 0.1)  # A x B x T tokens a step
     if timer is time_train_step:
         assert 0 < result["mfu"] < 1
 
 
 @pytest.mark.parametrize("timer", [time_generation, time_torch_generation])
-def test_generation_timers(timer):
-    result = timer(MODEL, 5, use_cache=True, repeats=1)
-    assert result["tokens_per_sec"] == pytest.approx(5 / result["seconds"])
+def test_generation_timers_report_the_fastest_run(timer, monkeypatch):
+    fake_clock(monkeypatch, 0.3, 0.1)
+    result = timer(MODEL, 5, use_cache=True, repeats=2)
+    assert result["seconds"] == pytest.approx(0.1)
+    assert result["tokens_per_sec"] == pytest.approx(5 / 0.1)

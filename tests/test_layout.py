@@ -1,0 +1,93 @@
+"""The package is laid out as the architecture: each folder a room, imports only go down (the model
+never imports training, training never the command lines, nobody the study tools), no module grows
+into two concepts, and every public name has one home."""
+
+import ast
+import pathlib
+
+import jaxgpt
+
+PACKAGE = pathlib.Path(jaxgpt.__file__).parent
+# rooms, lowest first: a module may import its own room and the rooms below it
+FLOORS = {"foundation": 0, "model": 1, "decoding": 2, "training": 3, "benchmark": 4, "cli": 5}
+STUDY = "study"  # beside the floors: it may import any room up to training; only the study tools import it
+FACADES = {"jaxgpt", "jaxgpt.study.exercises"}  # packages whose __init__ gathers a public API
+MAX_LINES = 250
+# the NumPy twin of every module, one file a learner reads top to bottom beside them
+LONGER = {"jaxgpt.model.reference": 330}
+
+
+def room(module: str) -> str:
+    """'jaxgpt.training.loop' -> 'training'; top-level modules (errors, atomic, plotting) -> 'foundation'."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and (PACKAGE / parts[1]).is_dir() else "foundation"
+
+
+def modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        yield name, path
+
+
+def imported_modules(path: pathlib.Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("jaxgpt"):
+            for alias in node.names:  # `from jaxgpt.model import reference` imports jaxgpt.model.reference
+                submodule = PACKAGE.parent.joinpath(*node.module.split("."), alias.name + ".py")
+                yield f"{node.module}.{alias.name}" if submodule.exists() else node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name.startswith("jaxgpt"))
+
+
+def test_the_rooms_are_the_architecture():
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == {
+        "model",
+        "decoding",
+        "training",
+        "study",
+        "cli",
+        "benchmark",
+    }
+
+
+def test_imports_only_go_down():
+    wrong = []
+    for name, path in modules():
+        if name == "jaxgpt":  # the public API gathers the model and decoding
+            continue
+        here = room(name)
+        for target in imported_modules(path):
+            there = room(target)
+            if there == STUDY:
+                allowed = here == STUDY
+            elif here == STUDY:
+                allowed = FLOORS[there] <= FLOORS["training"]
+            else:
+                allowed = FLOORS[there] <= FLOORS[here]
+            if not allowed:
+                wrong.append(f"{name} ({here}) imports {target} ({there})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_public_api_imports_only_the_model_and_decoding():
+    rooms = {room(target) for target in imported_modules(PACKAGE / "__init__.py")}
+    assert rooms == {"model", "decoding"}
+
+
+def test_no_module_holds_two_concepts():
+    long = {name: len(path.read_text().splitlines()) for name, path in modules()}
+    assert {name: n for name, n in long.items() if n > LONGER.get(name, MAX_LINES)} == {}
+
+
+def test_every_name_has_one_home():
+    """Only the facades re-export: elsewhere every name a module imports from jaxgpt is used there,
+    and a package's __init__ holds a docstring only."""
+    for name, path in modules():
+        if path.name == "__init__.py" and name not in FACADES:
+            tree = ast.parse(path.read_text())
+            assert all(isinstance(node, ast.Expr) for node in tree.body), f"{name}/__init__.py re-exports"
+    for name in jaxgpt.__all__:
+        if callable(getattr(jaxgpt, name)):  # classes and functions (presets and the reference are data, a module)
+            home = getattr(jaxgpt, name).__module__
+            assert home != "jaxgpt" and room(home) in ("model", "decoding"), (name, home)
