@@ -14,7 +14,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from jaxgpt.errors import InputError
+from jaxgpt.errors import InputError, check_int
 from jaxgpt.model.gpt import GPT
 
 
@@ -42,8 +42,7 @@ def sample_logits(logits_BxV, rng, temperature=1.0, top_k=None, top_p=None):
 
 def check_sampling(max_new_tokens, temperature=1.0, top_k=None, top_p=None) -> None:
     """Raise ValueError, naming the value and the rule, for settings `generate` cannot use."""
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise InputError(f"max_new_tokens={max_new_tokens!r} must be an integer >= 0")
+    check_int("max_new_tokens", max_new_tokens, minimum=0)
     if temperature < 0:
         raise InputError(f"temperature={temperature} must be >= 0 (0 is greedy)")
     if top_k is not None and top_k < 1:
