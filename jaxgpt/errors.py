@@ -4,6 +4,8 @@ the rule and the fix. The scripts print such an error as one line and exit non-z
 
 from __future__ import annotations
 
+import contextlib
+
 
 class JaxgptError(Exception):
     """A problem the user can fix, said in one line."""
@@ -18,3 +20,13 @@ def check_int(name: str, value, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise InputError(f"{name}={value!r} must be {rule}")
+
+
+@contextlib.contextmanager
+def reported_os_errors(what: str, fix: str):
+    """An OSError in the block (a full disk, a missing permission) becomes a one-line JaxgptError:
+    "could not `what` (the system's reason): `fix`"."""
+    try:
+        yield
+    except OSError as error:
+        raise JaxgptError(f"could not {what} ({error.strerror or error}): {fix}") from error

@@ -2,9 +2,11 @@
 evaluating writes nothing, and a resume leaves one history (metrics.jsonl, checkpoints) behind."""
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
+import pathlib
 import shutil
 
 import jax
@@ -12,6 +14,7 @@ import jax.numpy as jnp
 import pytest
 from runs import SMALL, small_run_config
 
+from jaxgpt.errors import JaxgptError
 from jaxgpt.training.checkpoint import Checkpoints
 from jaxgpt.training.metrics import MetricsLog
 from jaxgpt.training.restore import restore_model
@@ -129,3 +132,16 @@ def test_run_files_are_written_with_the_usual_permissions(finished):
     os.umask(umask)
     for name in ("config.json", "metrics.jsonl", "loss.png"):
         assert (finished / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_a_full_disk_while_logging_is_one_line_that_says_how_to_go_on(tmp_path, monkeypatch):
+    log = MetricsLog(tmp_path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pathlib.Path, "open", full)
+    with pytest.raises(
+        JaxgptError, match=r"could not write .*metrics.jsonl \(No space left on device\): free .* resume"
+    ):
+        log.step(1, 2.0, 1e-3, 10.0, 100.0, 0.1)

@@ -15,10 +15,14 @@ import time
 from typing import TYPE_CHECKING
 
 from jaxgpt.atomic import write_atomically
+from jaxgpt.errors import reported_os_errors
 from jaxgpt.plotting import new_figure, save_png
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+_RESUME = "free some disk space (or fix the folder's permissions) and resume with --init_from resume"
 
 
 class MetricsLog:
@@ -29,7 +33,7 @@ class MetricsLog:
         self._plotted_at = -math.inf
 
     def _append(self, record: dict) -> None:
-        with self.path.open("a") as f:
+        with reported_os_errors(f"write {self.path}", _RESUME), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
 
     def step(self, step: int, loss: float, lr: float, ms_per_iter: float, tokens_per_sec: float, mfu: float):
@@ -50,7 +54,8 @@ class MetricsLog:
             self.plot()
 
     def plot(self) -> None:
-        plot_losses(self.records(), self.out_dir / "loss.png")
+        with reported_os_errors(f"write {self.out_dir / 'loss.png'}", _RESUME):
+            plot_losses(self.records(), self.out_dir / "loss.png")
         self._plotted_at = time.monotonic()
 
     def records(self) -> list[dict]:

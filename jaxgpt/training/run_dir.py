@@ -19,7 +19,7 @@ import jax
 from jax.experimental import multihost_utils
 
 from jaxgpt.atomic import write_atomically
-from jaxgpt.errors import InputError
+from jaxgpt.errors import InputError, reported_os_errors
 from jaxgpt.training.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
 from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.metrics import MetricsLog
@@ -200,20 +200,24 @@ class RunDir:
             return None
         _all_processes_here("jaxgpt-checked")  # every process has read the folder before it changes
         if is_main_process():
-            if move_old_run and restored is None and self.run_contents():
-                aside = self.aside_path()
-                self.path.rename(aside)
-                echo(f"moved the old run in {self.path} to {aside}")
-            self.path.mkdir(parents=True, exist_ok=True)
-            if restored is not None:
-                for moved in self.set_aside(restored.damaged):
-                    echo(f"moved the damaged checkpoint to {moved}")
-                MetricsLog(self.path).keep_until(restored.step)
-            write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
+            with reported_os_errors(f"prepare the run folder {self.path}", "free some disk space or fix --out_dir"):
+                self._make_the_run_folder(run_config, move_old_run, echo, restored)
         _all_processes_here("jaxgpt-started")
         # opened by every process (orbax's manager is collective) once the folder is as it will stay
         checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
         return RunFiles(checkpoints, MetricsLog(self.path) if is_main_process() else None)
+
+    def _make_the_run_folder(self, run_config: dict, move_old_run: bool, echo, restored: Restored | None) -> None:
+        if move_old_run and restored is None and self.run_contents():
+            aside = self.aside_path()
+            self.path.rename(aside)
+            echo(f"moved the old run in {self.path} to {aside}")
+        self.path.mkdir(parents=True, exist_ok=True)
+        if restored is not None:
+            for moved in self.set_aside(restored.damaged):
+                echo(f"moved the damaged checkpoint to {moved}")
+            MetricsLog(self.path).keep_until(restored.step)
+        write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
 
     def set_aside(self, steps) -> list[pathlib.Path]:
         """Move damaged checkpoints out of orbax's sight, to damaged-STEP folders: never deleted."""
