@@ -11,6 +11,10 @@ class JaxgptError(Exception):
     """A problem the user can fix, said in one line."""
 
 
+class DeviceError(JaxgptError):
+    """The accelerator failed: out of its memory, or lost; the message is the runtime's first line."""
+
+
 class InputError(JaxgptError, ValueError):
     """A value, flag or setting that cannot be used (also a ValueError, as Python code expects)."""
 
@@ -30,3 +34,15 @@ def reported_os_errors(what: str, fix: str):
         yield
     except OSError as error:
         raise JaxgptError(f"could not {what} ({error.strerror or error}): {fix}") from error
+
+
+@contextlib.contextmanager
+def reported_device_errors():
+    """A failure of the device in the block (JAX's runtime: out of memory, a lost device) becomes a
+    one-line DeviceError; the traceback stays on the exception for JAXGPT_DEBUG=1."""
+    import jax  # the foundation needs jax for this alone
+
+    try:
+        yield
+    except jax.errors.JaxRuntimeError as error:
+        raise DeviceError(f"{str(error).splitlines()[0]} (JAXGPT_DEBUG=1 shows the traceback)") from error

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import jax
 import pytest
 
 import jaxgpt.training.checkpoint as checkpoint_module
@@ -119,6 +120,13 @@ BAD_INPUT = [
     ("train.py", "a boolean that is not True or False", ["--bias=maybe"], "expected True or False, got 'maybe'", 2),
     ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
     ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
+    (
+        "train.py",
+        "a prepared folder whose meta.json is damaged",
+        ["--dataset={BAD_PREPARED}"],
+        "is not readable prepared data (JSONDecodeError",
+        2,
+    ),
     (
         "train.py",
         "a model that does not fit together",
@@ -287,6 +295,13 @@ BAD_INPUT = [
         "prompt file /no/prompt.txt does not exist",
         2,
     ),
+    (
+        "sample.py",
+        "a prompt file that is not text",
+        ["--out_dir={MISSING}", "--start=FILE:{BINARY}"],
+        "cannot be read as UTF-8 text",
+        2,
+    ),
     ("sample.py", "an empty prompt", ["--out_dir={MISSING}", "--start="], "the prompt is empty", 2),
     (
         "sample.py",
@@ -402,6 +417,11 @@ def folders(tmp_path, trained_run, shakespeare_path, monkeypatch):
     (made["FOREIGN_CONFIG"] / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}')
     made["PREPARED"] = tmp_path / "prepared"
     Dataset.from_text("some text").save(made["PREPARED"])
+    made["BAD_PREPARED"] = tmp_path / "bad-prepared"
+    shutil.copytree(made["PREPARED"], made["BAD_PREPARED"])
+    (made["BAD_PREPARED"] / "meta.json").write_text('{"dtype": ')
+    made["BINARY"] = tmp_path / "prompt.bin"
+    made["BINARY"].write_bytes(b"\xff\xfe\xfa")
     made["DISK_FULL"] = tmp_path / "disk-full"
 
     def no_space_left(folder):
@@ -465,3 +485,15 @@ def test_resume_alone_continues_with_the_runs_own_settings(monkeypatch, capsys, 
     settings = json.loads((run_dir / "config.json").read_text())["train"]
     assert settings["batch_size"] == 4 and settings["eval_interval"] == 10 and settings["max_iters"] == 32
     assert settings["init_from"] == "resume"
+
+
+def test_a_failing_device_is_one_line_and_exit_code_1(monkeypatch, capsys):
+    def out_of_memory(argv):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB\nthe runtime's details")
+
+    exit_code, line = run_main(monkeypatch, capsys, out_of_memory)
+    assert exit_code == 1
+    assert (
+        line
+        == "train.py: error: RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB (JAXGPT_DEBUG=1 shows the traceback)"
+    )

@@ -10,7 +10,7 @@ import sys
 
 import jax
 
-from jaxgpt.errors import JaxgptError
+from jaxgpt.errors import DeviceError, JaxgptError, reported_device_errors
 from jaxgpt.training.data import cache_dir
 from jaxgpt.training.interrupt import TrainingInterrupted
 from jaxgpt.training.loop import TrainingError
@@ -26,10 +26,11 @@ def use_compilation_cache(enabled: bool) -> None:
 def run(main) -> None:
     """Run a script's main: known problems print one line and exit non-zero, without a traceback
     (set JAXGPT_DEBUG=1 to see one): 2 for bad input or a folder that cannot be used, 1 when
-    training has to stop (a NaN, a failed device), 130 / 143 after Ctrl-C / SIGTERM."""
+    training has to stop (a NaN) or the device fails, 130 / 143 after Ctrl-C / SIGTERM."""
     script = pathlib.Path(sys.argv[0]).name
     try:
-        code = main(sys.argv[1:])
+        with reported_device_errors():  # out of device memory, a device lost: anywhere, not only in training
+            code = main(sys.argv[1:])
     except TrainingInterrupted as stop:
         print(f"{script}: {stop}", file=sys.stderr)
         code = stop.exit_code
@@ -40,5 +41,5 @@ def run(main) -> None:
         if os.environ.get("JAXGPT_DEBUG"):
             raise
         print(f"{script}: error: {error}", file=sys.stderr)
-        code = 1 if isinstance(error, TrainingError) else 2
+        code = 1 if isinstance(error, (TrainingError, DeviceError)) else 2
     sys.exit(code)

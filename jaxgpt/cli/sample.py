@@ -62,7 +62,10 @@ def _read_prompt(start: str) -> str:
         path = pathlib.Path(start[len("FILE:") :])
         if not path.is_file():
             raise InputError(f"prompt file {path} does not exist: pass --start FILE:path to a text file")
-        start = path.read_text(encoding="utf-8")
+        try:
+            start = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(f"prompt file {path} cannot be read as UTF-8 text ({error}): pass another file") from None
     if not start:
         raise InputError("the prompt is empty: pass --start with at least one character")
     return start

@@ -152,7 +152,11 @@ def load_gpt2(name_or_path: str, dtype=jnp.float32):
     state = _read_safetensors(weights)
     config_file = weights.parent / "config.json"
     if config_file.is_file():
-        config = config_from_hf(json.loads(config_file.read_text()))
+        try:
+            hf_settings = json.loads(config_file.read_text())
+        except (OSError, ValueError) as error:
+            raise PretrainedError(f"{config_file} is not readable JSON ({error}): restore it, or remove it") from None
+        config = config_from_hf(hf_settings)
     else:
         config = _config_from_shapes({key.removeprefix("transformer."): value for key, value in state.items()})
     return config, params_from_state_dict(state, config, dtype)

@@ -48,7 +48,9 @@ class TrainConfig:
     mesh: str | None = None  # "data=8" or "data=4,fsdp=2"; default: every device on the data axis
     peak_flops: float = 0.0  # FLOP/s that MFU divides by; 0: the device table (GPU/TPU) or measured (CPU)
     dropout_rng: str = "threefry2x32"  # JAX's generator for dropout masks (or rbg, unsafe_rbg)
-    compilation_cache: bool = True  # the scripts keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
+    compilation_cache: bool = (
+        True  # the scripts keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
+    )
 
     def __post_init__(self):
         positive = ("eval_interval", "log_interval", "eval_iters", "gradient_accumulation_steps", "batch_size")

@@ -14,7 +14,7 @@ import urllib.request
 import numpy as np
 
 from jaxgpt.atomic import write_atomically
-from jaxgpt.errors import JaxgptError
+from jaxgpt.errors import JaxgptError, reported_os_errors
 from jaxgpt.training.tokenizer import CharTokenizer, tokenizer_from_dict
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -58,8 +58,9 @@ def download_shakespeare(url: str = SHAKESPEARE_URL, directory: pathlib.Path | N
             f"the file from {url} is not tiny Shakespeare ({len(data):,} bytes, SHA-256 {_sha256(data)[:16]}…; "
             f"expected {SHAKESPEARE_BYTES:,} bytes, {SHAKESPEARE_SHA256[:16]}…): retry, or pass --data_file PATH"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)  # a crash never leaves a half-written cache file
+    with reported_os_errors(f"keep the download in {directory}", f"make it writable or set {CACHE_ENV}"):
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)  # a crash never leaves a half-written cache file
     return path
 
 
@@ -75,7 +76,8 @@ def load_text(dataset: str = "shakespeare_char", data_file: str | None = None) -
     if data_file is not None:
         path = check_data_file(data_file)
         try:
-            text = path.read_text(encoding="utf-8")
+            with reported_os_errors(f"read data file {data_file}", "check its permissions or choose another file"):
+                text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise DataError(f"data file {data_file} is not UTF-8 text: convert it or choose another file") from None
     elif dataset in DATASETS:
@@ -125,9 +127,16 @@ class Dataset:
         folder = pathlib.Path(folder)
         if not (folder / "meta.json").is_file():
             raise DataError(f"{folder} has no meta.json: prepare it with scripts/prepare.py")
-        meta = json.loads((folder / "meta.json").read_text())
-        splits = [np.memmap(folder / f"{name}.bin", dtype=meta["dtype"], mode="r") for name in ("train", "val")]
-        return cls(*splits, tokenizer_from_dict(meta["tokenizer"]))
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            splits = [np.memmap(folder / f"{name}.bin", dtype=meta["dtype"], mode="r") for name in ("train", "val")]
+            tokenizer = tokenizer_from_dict(meta["tokenizer"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise DataError(
+                f"{folder} is not readable prepared data ({type(error).__name__}: {error}): prepare it again "
+                "with scripts/prepare.py"
+            ) from None
+        return cls(*splits, tokenizer)
 
     def split(self, name: str) -> np.ndarray:
         return {"train": self.train, "val": self.val}[name]

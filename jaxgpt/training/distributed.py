@@ -65,7 +65,14 @@ def initialize(coordinator_address=None, num_processes=None, process_id=None) ->
     settings = distributed_settings(coordinator_address, num_processes, process_id)
     if settings is None:
         return False
-    jax.distributed.initialize(**settings)
+    try:
+        jax.distributed.initialize(**settings)
+    except (ValueError, RuntimeError) as error:  # e.g. "auto" where no cluster can be detected
+        where = settings.get("coordinator_address", "auto")
+        raise InputError(
+            f"could not join the run at --coordinator_address {where} ({str(error).splitlines()[0]}): "
+            "check the address, the process count and id, or run as one process"
+        ) from None
     return True
 
 

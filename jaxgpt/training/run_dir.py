@@ -106,7 +106,7 @@ class RunDir:
                 raise InputError("it has no model section")
             if config.get("kind", "gpt") not in TRAINERS:
                 raise InputError(f"kind {config['kind']!r} is not one of {', '.join(TRAINERS)}")
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, OSError) as error:
             raise RunDirError(
                 f"{path} is not a jaxgpt run's config ({error}): put the original back, or move it away "
                 "(the checkpoints hold the run's configuration too)"

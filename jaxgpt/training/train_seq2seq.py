@@ -53,6 +53,7 @@ def translation_task(config: TrainConfig, model_config: TransformerConfig, task:
         eval_batches=eval_batches,
         tokens_per_iter=config.gradient_accumulation_steps * config.batch_size * (task.src_len + task.tgt_len),
         flops_per_token=lambda n_params: 6 * n_params,
+        title=f"task {task.name}",
     )
 
 
@@ -88,7 +89,6 @@ def train_seq2seq(
             block_size=max(task.src_len, task.tgt_len),
             pad_id=PAD,
         )
-    echo(f"task {task.name}")
     task_to_fit = translation_task(config, model_config, task)
     fitted = fit(config, task_to_fit, run, mesh, restored, None, echo, move_old_run, progress)
     return Seq2SeqResult(fitted.state, model_config, task, fitted.best_val_loss, fitted.last_losses)

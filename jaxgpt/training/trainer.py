@@ -32,6 +32,7 @@ class Task:
     tokens_per_iter: int
     flops_per_token: Callable[[int], float]  # from the parameter count: for MFU
     checkpoint_extra: dict = dataclasses.field(default_factory=dict)  # more JSON for checkpoints (a tokenizer)
+    title: str = ""  # said before the parameter count, e.g. "task reverse"
 
     def checkpoint_meta(self) -> dict:
         """The JSON saved beside the arrays: enough to rebuild the model and resume exactly."""
@@ -69,6 +70,9 @@ def fit(
         state = shard_state(fresh, mesh)
     files = run.start(config, task.run_config, move_old_run, echo, restored)
     n_params = count_params(state.params)
-    echo(f"{n_params / 1e6:.2f}M parameters, {task.tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)")
+    title = f"{task.title}: " if task.title else ""
+    echo(
+        f"{title}{n_params / 1e6:.2f}M parameters, {task.tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)"
+    )
     flops_per_iter = task.flops_per_token(n_params) * task.tokens_per_iter
     return Fitted(*training_loop(config, task, state, optimizer, mesh, files, restored, flops_per_iter, progress))
