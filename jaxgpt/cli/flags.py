@@ -122,6 +122,14 @@ def add_move_old_run_flag(parser) -> None:
     )
 
 
+def given_flags(args, model_names, not_config=()) -> tuple[dict, dict]:
+    """The flags given on the command line (those left unset are None), split into the model's
+    fields (`model_names`) and the training's; the flags in `not_config` belong to neither."""
+    given = {name: value for name, value in vars(args).items() if value is not None and name not in not_config}
+    model = {name: value for name, value in given.items() if name in model_names}
+    return model, {name: value for name, value in given.items() if name not in model_names}
+
+
 def run_settings(recipe: dict, flags: dict) -> dict:
     """Resuming: the run's own training settings (its config.json) are the defaults that flags
     override, so `--init_from resume` alone continues the run as it was started."""

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
-from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, run_settings
+from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, given_flags, run_settings
 from jaxgpt.cli.run import use_compilation_cache
 from jaxgpt.decoding.generate import generate
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
@@ -59,10 +59,7 @@ def train_main(argv: list[str]) -> int:
     say = print if is_main_process() else lambda *_: None
     machine_preset = default_preset()
     args = train_parser(machine_preset).parse_args(argv)
-    not_config = ("preset", "move_old_run", *DISTRIBUTED_FLAGS)
-    given = {name: value for name, value in vars(args).items() if value is not None and name not in not_config}
-    model_flags = {k: v for k, v in given.items() if k in MODEL_FLAGS}
-    train_flags = {k: v for k, v in given.items() if k not in MODEL_FLAGS}
+    model_flags, train_flags = given_flags(args, MODEL_FLAGS, ("preset", "move_old_run", *DISTRIBUTED_FLAGS))
     preset = args.preset or machine_preset
     init_from = train_flags.get("init_from", "scratch")
     notes = []  # said once the run's checks have passed, so bad input gets one line alone

@@ -3,7 +3,7 @@ exact match on held-out sources, greedy and by beam search."""
 
 from __future__ import annotations
 
-from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, run_settings
+from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, given_flags, run_settings
 from jaxgpt.cli.run import use_compilation_cache
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import TRANSFORMER_PRESETS, TransformerConfig
@@ -61,12 +61,9 @@ def seq2seq_main(argv: list[str]) -> int:
     for name in ("beam_size", "num_examples"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name}={getattr(args, name)} must be >= 1")
-    named = ("task", "preset", "beam_size", "num_examples", "move_old_run")
-    given = {k: v for k, v in vars(args).items() if v is not None and k not in named}
-    model_config = TransformerConfig.from_preset(
-        args.preset, **{k: v for k, v in given.items() if k in SEQ2SEQ_MODEL_FLAGS}
-    )
-    train_flags = {k: v for k, v in given.items() if k not in SEQ2SEQ_MODEL_FLAGS}
+    not_config = ("task", "preset", "beam_size", "num_examples", "move_old_run")
+    model_flags, train_flags = given_flags(args, SEQ2SEQ_MODEL_FLAGS, not_config)
+    model_config = TransformerConfig.from_preset(args.preset, **model_flags)
     recipe = run_settings(SEQ2SEQ_RECIPE, train_flags) if train_flags.get("init_from") == "resume" else SEQ2SEQ_RECIPE
     config = TrainConfig(**{**recipe, **train_flags})
     use_compilation_cache(config.compilation_cache)

@@ -18,13 +18,18 @@ from jaxgpt.training.tasks import TASKS
 from jaxgpt.training.tokenizer import tokenizer_from_dict
 
 
+def gpt_example_inputs(config: GPTConfig) -> tuple:
+    """What a GPT is initialised on: one block of token ids [1, T]."""
+    return (np.zeros((1, config.block_size), np.int32),)
+
+
 def model_from_meta(meta: dict):
     """(model, example inputs) of the run a checkpoint's JSON describes (raises if it describes none)."""
     if meta.get("kind", "gpt") == "seq2seq":
         return Transformer(TransformerConfig(**meta["model"])), TASKS[meta["task"]].example_inputs()
     config = GPTConfig(**meta["model"])
     tokenizer_from_dict(meta["tokenizer"])  # a checkpoint whose tokenizer is unreadable is no use
-    return GPT(config), (np.zeros((1, config.block_size), np.int32),)
+    return GPT(config), gpt_example_inputs(config)
 
 
 def abstract_state(meta: dict, mesh, kind: str) -> TrainState:

@@ -8,8 +8,6 @@ import dataclasses
 import pathlib
 from typing import Any
 
-import numpy as np
-
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
@@ -19,12 +17,11 @@ from jaxgpt.training.data import DATASETS, BatchSampler, DataError, Dataset, che
 from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.loss import language_model_loss
 from jaxgpt.training.mfu import flops_per_token
-from jaxgpt.training.restore import abstract_state
-from jaxgpt.training.run_dir import RunDir
-from jaxgpt.training.sharding import check_divisible, data_mesh
+from jaxgpt.training.restore import gpt_example_inputs
+from jaxgpt.training.sharding import check_divisible
 from jaxgpt.training.state import TrainState
 from jaxgpt.training.tokenizer import BPETokenizer, tokenizer_from_dict
-from jaxgpt.training.trainer import Task, fit
+from jaxgpt.training.trainer import Task, fit, open_run
 
 
 @dataclasses.dataclass
@@ -95,7 +92,7 @@ def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Data
     return Task(
         run_config=run_config,
         model=model,
-        example_inputs=(np.zeros((1, T), np.int32),),
+        example_inputs=gpt_example_inputs(model_config),
         loss=language_model_loss(model, config),
         sampler=BatchSampler(data.train, T, seed=config.seed),
         eval_batches=eval_batches,
@@ -122,11 +119,9 @@ def train(
     if not is_main_process():  # in a multi-process run only process 0 speaks and writes files
         echo = lambda *_: None  # noqa: E731
     check_sources(config)
-    run = RunDir.for_training(config, "gpt", move_old_run)
-    mesh = data_mesh(spec=config.mesh)
-    tokenizer, pretrained_params, restored = None, None, None
-    if config.init_from == "resume":
-        restored = run.resume(config, lambda meta: abstract_state(meta, mesh, "gpt"))
+    run, mesh, restored = open_run(config, "gpt", move_old_run)
+    tokenizer, pretrained_params = None, None
+    if restored is not None:
         model_config = GPTConfig(**restored.meta["model"])
         tokenizer = tokenizer_from_dict(restored.meta["tokenizer"])
     elif config.init_from != "scratch":

@@ -13,12 +13,10 @@ from jaxgpt.model.config import TransformerConfig
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.loss import seq2seq_loss
-from jaxgpt.training.restore import abstract_state
-from jaxgpt.training.run_dir import RunDir
-from jaxgpt.training.sharding import check_divisible, data_mesh
+from jaxgpt.training.sharding import check_divisible
 from jaxgpt.training.state import TrainState
 from jaxgpt.training.tasks import BOS, EOS, PAD, TASKS, Seq2SeqTask, TaskSampler
-from jaxgpt.training.trainer import Task, fit
+from jaxgpt.training.trainer import Task, fit, open_run
 
 
 @dataclasses.dataclass
@@ -73,12 +71,9 @@ def train_seq2seq(
         raise InputError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
     if config.init_from == "scratch" and task_name not in TASKS:
         raise InputError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
-    run = RunDir.for_training(config, "seq2seq", move_old_run)
-    mesh = data_mesh(spec=config.mesh)
+    run, mesh, restored = open_run(config, "seq2seq", move_old_run)
     check_divisible(config.batch_size, mesh)
-    restored = None
-    if config.init_from == "resume":
-        restored = run.resume(config, lambda meta: abstract_state(meta, mesh, "seq2seq"))
+    if restored is not None:
         model_config, task = TransformerConfig(**restored.meta["model"]), TASKS[restored.meta["task"]]
     else:
         task = TASKS[task_name]

@@ -14,8 +14,9 @@ from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.data import SeededSampler
 from jaxgpt.training.loop import training_loop
 from jaxgpt.training.optimizer import check_optimizer_fits, make_optimizer
+from jaxgpt.training.restore import abstract_state
 from jaxgpt.training.run_dir import RunDir
-from jaxgpt.training.sharding import shard_state
+from jaxgpt.training.sharding import data_mesh, shard_state
 from jaxgpt.training.state import TrainState, init_train_state
 
 
@@ -44,6 +45,18 @@ class Fitted:
     state: TrainState
     best_val_loss: float
     last_losses: dict | None  # the last evaluation's {"train": ..., "val": ...}
+
+
+def open_run(config: TrainConfig, kind: str, move_old_run: bool = False):
+    """(run folder, device mesh, restored checkpoint or None) for a `kind` run ("gpt" or "seq2seq"):
+    the folder checked before anything is loaded or written and, when resuming, the newest
+    checkpoint that verifies."""
+    run = RunDir.for_training(config, kind, move_old_run)
+    mesh = data_mesh(spec=config.mesh)
+    restored = None
+    if config.init_from == "resume":
+        restored = run.resume(config, lambda meta: abstract_state(meta, mesh, kind))
+    return run, mesh, restored
 
 
 def fit(
