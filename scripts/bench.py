@@ -7,10 +7,10 @@ import os
 # process (--vs-torch) has room
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
-from jaxgpt.cli.allocator import restart_with_tcmalloc  # noqa: E402 - after the memory setting
+from jaxgpt.cli.allocator import restart_with_fast_allocator  # noqa: E402 - after the memory setting
 from jaxgpt.cli.bench import bench_main  # noqa: E402
 from jaxgpt.cli.run import run  # noqa: E402
 
 if __name__ == "__main__":
-    restart_with_tcmalloc()  # time what users get: the scripts preload tcmalloc where it is installed
+    restart_with_fast_allocator()  # time what users get: every script runs with it
     run(bench_main)

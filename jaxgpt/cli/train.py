@@ -6,6 +6,7 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
+from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, given_flags, run_settings
 from jaxgpt.cli.run import use_compilation_cache
 from jaxgpt.decoding.generate import generate
@@ -62,7 +63,7 @@ def train_main(argv: list[str]) -> int:
     model_flags, train_flags = given_flags(args, MODEL_FLAGS, ("preset", "move_old_run", *DISTRIBUTED_FLAGS))
     preset = args.preset or machine_preset
     init_from = train_flags.get("init_from", "scratch")
-    notes = []  # said once the run's checks have passed, so bad input gets one line alone
+    notes = [f"allocator: {describe()}"]  # said once the run's checks have passed, so bad input gets one line alone
     if init_from not in ("scratch", "resume"):
         recipe = FINETUNE_RECIPE
         notes.append(f"fine-tuning {init_from} with nanoGPT's finetune_shakespeare recipe (flags override it)")
