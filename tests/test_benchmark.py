@@ -1,6 +1,7 @@
 """bench.py's timers on a tiny model: each runs its framework's real step, and reports the fastest
 timed window per step (speed itself is measured by scripts/bench.py, never asserted here)."""
 
+import functools
 import types
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 import jaxgpt.benchmark.timing as timing
 from jaxgpt.benchmark.pytorch import time_torch_generation, time_torch_train_step
 from jaxgpt.benchmark.timing import fastest_seconds, time_generation, time_train_step
+from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.training.config import TrainConfig
 
@@ -28,7 +30,10 @@ def test_fastest_seconds_keeps_the_fastest_window(monkeypatch):
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize("timer", [time_train_step, time_torch_train_step])
+TORCH_PEERS = {peer: functools.partial(time_torch_train_step, peer=peer) for peer in ("nanogpt", "transformers")}
+
+
+@pytest.mark.parametrize("timer", [time_train_step, *TORCH_PEERS.values()], ids=["jaxgpt", *TORCH_PEERS])
 def test_train_step_timers_report_the_fastest_window_per_step(timer, monkeypatch):
     fake_clock(monkeypatch, 0.5, 0.2)  # two windows of 2 steps: the fastest takes 0.1 s a step
     result = timer(MODEL, TRAINING, iters=2, repeats=2)
@@ -36,6 +41,18 @@ def test_train_step_timers_report_the_fastest_window_per_step(timer, monkeypatch
     assert result["tokens_per_sec"] == pytest.approx(2 * 4 * 16 / 0.1)  # A x B x T tokens a step
     if timer is time_train_step:
         assert 0 < result["mfu"] < 1
+    else:
+        assert result["peer"] == timer.keywords["peer"] and result["device"] in ("cpu", "cuda")
+
+
+def test_the_torch_timer_runs_the_nanogpt_peer_by_default_on_the_real_clock():
+    result = time_torch_train_step(MODEL, TRAINING, iters=2, repeats=1)
+    assert result["peer"] == "nanogpt" and result["ms_per_iter"] > 0 and result["tokens_per_sec"] > 0
+
+
+def test_an_unknown_torch_peer_names_the_choices():
+    with pytest.raises(InputError, match="peer='mingpt' is not one of nanogpt, transformers"):
+        time_torch_train_step(MODEL, TRAINING, iters=2, repeats=1, peer="mingpt")
 
 
 @pytest.mark.parametrize("timer", [time_generation, time_torch_generation])

@@ -13,8 +13,9 @@ import dataclasses
 
 import jax
 
-from jaxgpt.benchmark.pytorch import time_torch_generation, time_torch_train_step
+from jaxgpt.benchmark.pytorch import TORCH_PEERS, describe_peer, time_torch_generation, time_torch_train_step
 from jaxgpt.benchmark.timing import time_generation, time_train_step
+from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import OneLineErrorParser
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
 from jaxgpt.training.config import TrainConfig
@@ -61,7 +62,22 @@ def bench_parser() -> OneLineErrorParser:
         "--vs-torch",
         dest="vs_torch",
         action="store_true",
-        help="also time transformers' GPT2LMHeadModel (PyTorch) on the same work, in this process (default: off)",
+        help="also time PyTorch on the same work, in this process: the train step with --torch_peer, "
+        "generation with transformers' GPT2LMHeadModel, whose generate keeps a KV cache as ours does "
+        "(nanoGPT's model has none) (default: off)",
+    )
+    add(
+        "--torch_peer",
+        choices=TORCH_PEERS,
+        default="nanogpt",
+        help="--vs-torch's train-step model: nanogpt, GPT written as nanoGPT writes it (exact GELU, fused "
+        "SDPA attention, biases as the preset), or transformers' GPT2LMHeadModel (default: %(default)s)",
+    )
+    add(
+        "--torch_compile",
+        action="store_true",
+        help="--vs-torch: run the PyTorch train step through torch.compile, nanoGPT's default on GPUs "
+        "(default: off, eager)",
     )
     return parser
 
@@ -76,6 +92,7 @@ def bench_main(argv: list[str]) -> int:
         **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
     )
     print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
+    print(f"allocator: {describe()}")
     # with --vs-torch the two take turns, round after round, and each keeps its fastest round:
     # a slow spell of a shared machine then hits both rather than one
     rounds = args.rounds if args.vs_torch else 1
@@ -83,7 +100,12 @@ def bench_main(argv: list[str]) -> int:
     for _ in range(rounds):
         train = fastest(train, time_train_step(model_config, train_config, args.iters))
         if args.vs_torch:
-            torch_train = fastest(torch_train, time_torch_train_step(model_config, train_config, args.iters))
+            torch_train = fastest(
+                torch_train,
+                time_torch_train_step(
+                    model_config, train_config, args.iters, peer=args.torch_peer, compile=args.torch_compile
+                ),
+            )
     print(
         f"\ntrain step, {args.preset}, batch {train_config.batch_size} x block {model_config.block_size}, "
         f"{args.dtype}, attention {args.attention_impl}"
@@ -100,7 +122,8 @@ def bench_main(argv: list[str]) -> int:
     if args.vs_torch:
         print(
             f"  PyTorch  {torch_train['ms_per_iter']:8.1f} ms/iter  {torch_train['tokens_per_sec']:10,.0f} tokens/s  "
-            f"(transformers GPT2LMHeadModel on {torch_train['device']}, {args.dtype}, biases on)\n"
+            f"({describe_peer(args.torch_peer, model_config, args.torch_compile)}, on {torch_train['device']}, "
+            f"{args.dtype})\n"
             f"  jaxgpt speed / PyTorch speed: {torch_train['ms_per_iter'] / train['ms_per_iter']:.2f}x"
         )
 

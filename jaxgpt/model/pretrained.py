@@ -36,7 +36,7 @@ class PretrainedError(JaxgptError):
     """Weights that cannot be loaded as asked; the message names the file, key or shapes."""
 
 
-def _hf_key(path) -> str:
+def hf_key(path) -> str:
     """('h_0', 'attn', 'c_attn', 'kernel') -> 'h.0.attn.c_attn.weight'."""
     names = [getattr(part, "key", part) for part in path]
     names = [name.replace("h_", "h.", 1) if name.startswith("h_") else name for name in names]
@@ -92,7 +92,7 @@ def params_from_state_dict(state: dict, config: GPTConfig, dtype=jnp.float32):
     used = set()
 
     def take(path, shape):
-        key = _hf_key(path)
+        key = hf_key(path)
         if key not in state:
             raise PretrainedError(f"the checkpoint has no tensor {key!r} (needed with shape {shape.shape})")
         value = state[key]
@@ -170,7 +170,7 @@ def to_hf_state_dict(params, config: GPTConfig) -> dict:
             f"bias={config.bias}, position={config.position!r}"
         )
     state = {
-        "transformer." + _hf_key(path): np.asarray(leaf, dtype=np.float32)
+        "transformer." + hf_key(path): np.asarray(leaf, dtype=np.float32)
         for path, leaf in jax.tree_util.tree_leaves_with_path(params)
     }
     state["lm_head.weight"] = state["transformer.wte.weight"]
