@@ -45,6 +45,19 @@ def test_train_step_timers_report_the_fastest_window_per_step(timer, monkeypatch
         assert result["peer"] == timer.keywords["peer"] and result["device"] in ("cpu", "cuda")
 
 
+def test_the_loop_timer_reports_the_loops_own_windows_after_the_first(monkeypatch):
+    import itertools
+
+    import jaxgpt.training.loop as loop
+
+    # the loop's clock advances 1 ms each time it is read: once per logged step, so every
+    # window of log_interval=2 steps lasts 1 ms, 0.5 ms a step
+    ticks = itertools.count(step=0.001)
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+    result = timing.time_training_loop(MODEL, TrainConfig(batch_size=4, log_interval=2), iters=12)
+    assert result == {"ms_per_iter": pytest.approx(0.5), "windows": 12 // 2 - 1}
+
+
 def test_the_torch_timer_runs_the_nanogpt_peer_by_default_on_the_real_clock():
     result = time_torch_train_step(MODEL, TRAINING, iters=2, repeats=1)
     assert result["peer"] == "nanogpt" and result["ms_per_iter"] > 0 and result["tokens_per_sec"] > 0

@@ -21,7 +21,9 @@ BAD = [
     ({"learning_rate": 0.0}, "learning_rate=0.0 must be > 0"),
     ({"min_lr": 1.0}, "min_lr=1.0 must be between 0 and learning_rate=0.0006"),
     ({"min_lr": -1e-5}, "min_lr=-1e-05 must be between 0"),
-    ({"lr_decay_iters": 10, "warmup_iters": 20}, "lr_decay_iters=10 must be >= warmup_iters=20"),
+    ({"lr_decay_iters": 10, "warmup_iters": 20}, "lr_decay_iters=10 must be > warmup_iters=20"),
+    # equal, the cosine would have no steps to decay over (optax refused it with a traceback)
+    ({"lr_decay_iters": 20, "warmup_iters": 20}, "lr_decay_iters=20 must be > warmup_iters=20"),
     ({"beta1": 1.0}, r"beta1=1.0 must be in \[0, 1\)"),
     ({"beta2": -0.1}, r"beta2=-0.1 must be in \[0, 1\)"),
     ({"lr_schedule": "linear"}, "lr_schedule='linear' is not one of cosine, noam"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import math
+import tempfile
 import time
 
 import jax
@@ -13,12 +17,18 @@ from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.params import count_params
 from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.data import Dataset
+from jaxgpt.training.loop import training_loop
 from jaxgpt.training.loss import language_model_loss
+from jaxgpt.training.metrics import MetricsLog
 from jaxgpt.training.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
 from jaxgpt.training.optimizer import make_optimizer
+from jaxgpt.training.run_dir import RunFiles
 from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.training.state import init_train_state
 from jaxgpt.training.step import make_train_step
+from jaxgpt.training.tokenizer import CharTokenizer
+from jaxgpt.training.train_gpt import language_model_task
 
 
 def fastest_seconds(run, repeats: int) -> float:
@@ -69,6 +79,40 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
         measured = measure_peak_flops(dtype=jax.numpy.bfloat16, size=8192, repeats=20)
         result |= {"measured_peak": measured, "mfu_measured": achieved / mesh_peak_flops(mesh, given=measured)}
     return result
+
+
+def random_dataset(vocab_size: int, n_tokens: int, seed: int = 0) -> Dataset:
+    """Random token ids, with a character tokenizer of `vocab_size` symbols: data for timing only."""
+    rng = np.random.default_rng(seed)
+    dtype = np.uint16 if vocab_size <= 2**16 else np.uint32
+    tokenizer = CharTokenizer("".join(chr(0x100 + i) for i in range(vocab_size)))
+    train, val = (rng.integers(0, vocab_size, n, dtype=dtype) for n in (n_tokens, n_tokens // 10))
+    return Dataset(train, val, tokenizer)
+
+
+def time_training_loop(model_config: GPTConfig, train_config: TrainConfig, iters: int = 200) -> dict:
+    """ms per iteration of the real training loop as it measures itself (metrics.jsonl's
+    ms_per_iter: sampling, prefetching, the step, reading the loss; evaluations excluded), the
+    median of its log windows after the first (which compiles); on random tokens, nothing saved."""
+    T = model_config.block_size
+    config = dataclasses.replace(
+        train_config,
+        max_iters=iters,
+        lr_decay_iters=max(iters, train_config.warmup_iters + 1),
+        eval_interval=iters,
+        eval_iters=1,
+        eval_only=False,
+    )
+    data = random_dataset(model_config.vocab_size, max(200_000, 20 * T))
+    task = language_model_task(config, model_config, data)
+    optimizer, mesh = make_optimizer(config), data_mesh()
+    state = shard_state(init_train_state(task.model, optimizer, 0, task.example_inputs), mesh)
+    with tempfile.TemporaryDirectory() as folder:
+        log = MetricsLog(folder)
+        with contextlib.redirect_stdout(io.StringIO()):  # its evaluation lines are not the benchmark's
+            training_loop(config, task, state, optimizer, mesh, RunFiles(None, log), None, 1.0, progress=False)
+        windows = [r["ms_per_iter"] for r in log.records() if "ms_per_iter" in r][1:]
+    return {"ms_per_iter": float(np.median(windows)), "windows": len(windows)}
 
 
 def time_generation(

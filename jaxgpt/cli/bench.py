@@ -14,7 +14,7 @@ import dataclasses
 import jax
 
 from jaxgpt.benchmark.pytorch import TORCH_PEERS, describe_peer, time_torch_generation, time_torch_train_step
-from jaxgpt.benchmark.timing import time_generation, time_train_step
+from jaxgpt.benchmark.timing import time_generation, time_train_step, time_training_loop
 from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import OneLineErrorParser
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
@@ -43,6 +43,13 @@ def bench_parser() -> OneLineErrorParser:
     add("--iters", type=int, default=20, help="steps per timed window; the fastest of 3 counts (default: %(default)s)")
     add("--rounds", type=int, default=3, help="--vs-torch: rounds of taking turns (default: %(default)s)")
     add("--remat", action="store_true", help="recompute each block's activations in the backward (default: off)")
+    add(
+        "--loop",
+        action="store_true",
+        help="also time the real training loop (batches prefetched, the loss read every log_interval, "
+        "an evaluation excluded) at the same settings, beside the bare step (default: off)",
+    )
+    add("--loop_iters", type=int, default=300, help="--loop: iterations of the timed loop (default: %(default)s)")
     add("--skip_generation", action="store_true", help="time the train step only (default: off)")
     add("--dtype", choices=["float32", "bfloat16"], default="float32", help="compute dtype (default: %(default)s)")
     add(
@@ -127,6 +134,13 @@ def bench_main(argv: list[str]) -> int:
             f"  jaxgpt speed / PyTorch speed: {torch_train['ms_per_iter'] / train['ms_per_iter']:.2f}x"
         )
 
+    if args.loop:
+        loop = time_training_loop(model_config, train_config, args.loop_iters)
+        print(
+            f"  loop     {loop['ms_per_iter']:8.1f} ms/iter  (the training loop, median of {loop['windows']} windows of "
+            f"{train_config.log_interval}: {loop['ms_per_iter'] - train['ms_per_iter']:+.2f} ms, "
+            f"{loop['ms_per_iter'] / train['ms_per_iter']:.2f}x the bare step)"
+        )
     if args.skip_generation:
         return 0
     gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)

@@ -62,8 +62,12 @@ class TrainConfig:
             raise InputError(f"learning_rate={self.learning_rate} must be > 0")
         if self.decay_lr and not 0 <= self.min_lr <= self.learning_rate:
             raise InputError(f"min_lr={self.min_lr} must be between 0 and learning_rate={self.learning_rate}")
-        if self.decay_lr and self.lr_decay_iters < self.warmup_iters:
-            raise InputError(f"lr_decay_iters={self.lr_decay_iters} must be >= warmup_iters={self.warmup_iters}")
+        cosine = self.decay_lr and self.lr_schedule == "cosine"
+        if cosine and self.warmup_iters > 0 and self.lr_decay_iters <= self.warmup_iters:
+            raise InputError(
+                f"lr_decay_iters={self.lr_decay_iters} must be > warmup_iters={self.warmup_iters}: "
+                "the cosine decays between them"
+            )
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)} must be in [0, 1)")

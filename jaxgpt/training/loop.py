@@ -19,10 +19,13 @@ from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
 from jaxgpt.training.mfu import mesh_peak_flops
 from jaxgpt.training.optimizer import learning_rate_schedule
+from jaxgpt.training.prefetch import Prefetcher
 from jaxgpt.training.run_dir import RunFiles
 from jaxgpt.training.sharding import shard_batch
 from jaxgpt.training.state import TrainState, all_finite
 from jaxgpt.training.step import estimate_loss, make_eval_step, make_train_step
+
+SPLITS = ("train", "val")
 
 
 class TrainingError(JaxgptError):
@@ -48,7 +51,7 @@ def training_loop(
     progress: bool = True,
 ):
     """Train `task` (a `Task`) from `state` until config.max_iters; returns (state, best_val_loss,
-    last_losses). `files` is None to evaluate only (eval_only): nothing is written then. A run
+    last_losses). With `files` None nothing is written (eval_only, benchmarks). A run
     resumed from `restored` keeps its best validation loss, and its evaluation at that step is
     not repeated, nor logged twice.
 
@@ -58,9 +61,9 @@ def training_loop(
     eval_step = make_eval_step(task.loss)
     schedule = learning_rate_schedule(config)
     main = is_main_process()  # only process 0 prints and writes metrics; all take part in checkpoints
-    writing = files is not None
-    checkpoints = files.checkpoints if writing else None
-    log = files.metrics if writing else None
+    checkpoints = files.checkpoints if files is not None else None
+    writing = checkpoints is not None
+    log = files.metrics if files is not None else None
     say = print if main else lambda *_: None
     peak = mesh_peak_flops(mesh, given=config.peak_flops)
     A, B = config.gradient_accumulation_steps, config.batch_size
@@ -85,12 +88,12 @@ def training_loop(
     saved_step = step if writing and step in checkpoints.steps() else None  # resumed: `step` is saved already
     losses = None if config.eval_only else last_losses  # the evaluation at `step`, once done
 
-    def save(step: int, losses: dict | None) -> None:
+    def save(step: int, losses: dict | None, sampler_state: dict) -> None:
         nonlocal saved_step
         if not bool(all_finite(state.params)):
             stop_on("nan", "a parameter", step)
         meta = {
-            **task.checkpoint_meta(),
+            **task.checkpoint_meta(sampler_state),
             "iter": step,
             "best_val_loss": best_val_loss,
             "train_loss": None if losses is None else losses["train"],
@@ -99,11 +102,11 @@ def training_loop(
         checkpoints.save(step, state, meta, val_loss=None if losses is None else losses["val"])
         saved_step = step
 
-    def stop_here(signal_name: str, step: int) -> TrainingInterrupted:
+    def stop_here(signal_name: str, step: int, sampler_state: dict) -> TrainingInterrupted:
         if not writing:
             return TrainingInterrupted(f"stopped by {signal_name} at iteration {step}", signal_name)
         if step != saved_step:
-            save(step, losses)
+            save(step, losses, sampler_state)
         if log:
             log.plot()
         checkpoints.wait()
@@ -118,16 +121,54 @@ def training_loop(
             signal_name,
         )
 
+    eval_sets = {}  # each split's evaluation batches, put on the mesh once: every evaluation uses the same
+
+    def evaluate() -> dict:
+        if not eval_sets:
+            eval_sets.update({split: [shard_batch(b, mesh) for b in task.eval_batches(split)] for split in SPLITS})
+        return estimate_loss(eval_step, state.params, eval_sets)
+
     bar = tqdm(total=config.max_iters, initial=step, disable=not (progress and main), unit="it", dynamic_ncols=True)
     t_last, step_last = time.perf_counter(), step
     train_seconds, first_step = 0.0, step  # time in train steps alone (evaluations and saves excluded)
+    logged = None  # (step, metrics) of a step to log, read once the step after it is queued
+
+    def read_logged() -> None:
+        """Log the step in `logged`: reading its loss waits for that step alone, while the next
+        one is already queued on the devices, so the devices never wait for the host."""
+        nonlocal logged, t_last, step_last, train_seconds
+        if logged is None:
+            return
+        (logged_step, metrics), logged = logged, None
+        loss = float(metrics["loss"])
+        if not math.isfinite(loss):
+            stop_on(loss, "the training loss", logged_step)
+        now = time.perf_counter()
+        train_seconds += now - t_last
+        seconds_per_iter = (now - t_last) / (logged_step - step_last)
+        t_last, step_last = now, logged_step
+        tokens_per_sec = task.tokens_per_iter / seconds_per_iter
+        mfu = flops_per_iter / seconds_per_iter / peak
+        if log:
+            log.step(logged_step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
+        bar.set_postfix(
+            loss=f"{loss:.4f}",
+            lr=f"{float(metrics['lr']):.2e}",
+            tok_s=f"{tokens_per_sec:,.0f}",
+            mfu=f"{100 * mfu:.1f}%",
+            refresh=False,
+        )
+
+    batches = Prefetcher(task.sampler, (A, B), mesh)
     try:
-        with StopRequests(enabled=jax.process_count() == 1) as stop, bar:  # the bar closes however the loop ends
+        # the bar, the signal handlers and the prefetching thread end however the loop ends
+        with StopRequests(enabled=jax.process_count() == 1) as stop, bar, batches:
             while True:
                 if losses is None and (
                     step % config.eval_interval == 0 or step == config.max_iters or config.eval_only
                 ):
-                    losses = estimate_loss(eval_step, state.params, task.eval_batches, mesh)
+                    read_logged()
+                    losses = evaluate()
                     for split, value in losses.items():
                         if not math.isfinite(value):
                             stop_on(value, f"the {split} loss", step)
@@ -141,38 +182,24 @@ def training_loop(
                     final = step == config.max_iters
                     wanted = improved or config.always_save_checkpoint or final
                     if writing and step > 0 and step != saved_step and wanted:
-                        save(step, losses)
+                        save(step, losses, batches.sampler_state)
                     t_last, step_last = time.perf_counter(), step  # evaluation time is not training time
                 if step >= config.max_iters or config.eval_only:
                     break
                 if stop.signal_name is not None:
-                    raise stop_here(stop.signal_name, step)
+                    read_logged()
+                    raise stop_here(stop.signal_name, step, batches.sampler_state)
 
-                state, metrics = train_step(state, *shard_batch(task.sampler.sample(A, B), mesh, batch_axis=1))
+                state, metrics = train_step(state, *batches.next())  # queued: runs while the host goes on
                 step += 1
                 losses = None
+                read_logged()  # the step before, if it is to be logged
                 if step % config.log_interval == 0 or step == config.max_iters:
-                    loss = float(metrics["loss"])  # waits for the step to finish
-                    if not math.isfinite(loss):
-                        stop_on(loss, "the training loss", step)
-                    now = time.perf_counter()
-                    train_seconds += now - t_last
-                    seconds_per_iter = (now - t_last) / (step - step_last)
-                    t_last, step_last = now, step
-                    tokens_per_sec = task.tokens_per_iter / seconds_per_iter
-                    mfu = flops_per_iter / seconds_per_iter / peak
-                    if log:
-                        log.step(step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
-                    bar.set_postfix(
-                        loss=f"{loss:.4f}",
-                        lr=f"{float(metrics['lr']):.2e}",
-                        tok_s=f"{tokens_per_sec:,.0f}",
-                        mfu=f"{100 * mfu:.1f}%",
-                        refresh=False,
-                    )
+                    logged = (step, metrics)
                 bar.update(step - bar.n)
+            read_logged()
             if stop.signal_name is not None:  # it came during the last evaluation: stop here, as asked
-                raise stop_here(stop.signal_name, step)
+                raise stop_here(stop.signal_name, step, batches.sampler_state)
     except jax.errors.JaxRuntimeError as error:  # out of device memory, a device lost
         reason = str(error).splitlines()[0]
         raise TrainingError(f"the device failed at iteration {step} ({reason}); {kept_text()}") from error

@@ -36,7 +36,7 @@ class RunFiles:
     """The writers of a started run: its checkpoints (every process) and, on process 0, its metrics
     (metrics.jsonl and loss.png). config.json is written by `RunDir.start` itself."""
 
-    checkpoints: Checkpoints
+    checkpoints: Checkpoints | None  # None: a benchmark that only logs
     metrics: MetricsLog | None
 
 

@@ -10,7 +10,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.optimizer import learning_rate_schedule
-from jaxgpt.training.sharding import batch_sharding, shard_batch
+from jaxgpt.training.sharding import batch_sharding
 from jaxgpt.training.state import TrainState
 
 
@@ -71,10 +71,10 @@ def make_eval_step(loss_fn):
     return jax.jit(lambda params, *batch_B: loss_fn(params, batch_B))
 
 
-def estimate_loss(eval_step, params, eval_batches, mesh) -> dict:
-    """Mean loss over the batches `eval_batches(split)` gives for "train" and "val"."""
+def estimate_loss(eval_step, params, batches: dict[str, list]) -> dict:
+    """Mean loss over each split's batches, e.g. {"train": [...], "val": [...]}, already on the mesh."""
     losses = {}
-    for split in ("train", "val"):
-        batch_losses = [eval_step(params, *shard_batch(batch, mesh)) for batch in eval_batches(split)]
-        losses[split] = float(jnp.mean(jnp.stack(batch_losses)))
+    for split, split_batches in batches.items():
+        batch_losses = [eval_step(params, *batch) for batch in split_batches]
+        losses[split] = float(jnp.mean(jnp.stack(batch_losses)))  # one wait per split
     return losses

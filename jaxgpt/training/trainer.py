@@ -35,9 +35,10 @@ class Task:
     checkpoint_extra: dict = dataclasses.field(default_factory=dict)  # more JSON for checkpoints (a tokenizer)
     title: str = ""  # said before the parameter count, e.g. "task reverse"
 
-    def checkpoint_meta(self) -> dict:
-        """The JSON saved beside the arrays: enough to rebuild the model and resume exactly."""
-        return {**self.run_config, **self.checkpoint_extra, "sampler_state": self.sampler.state}
+    def checkpoint_meta(self, sampler_state: dict) -> dict:
+        """The JSON saved beside the arrays: enough to rebuild the model and resume exactly
+        (`sampler_state`: the sampler's state before the first batch not yet trained on)."""
+        return {**self.run_config, **self.checkpoint_extra, "sampler_state": sampler_state}
 
 
 @dataclasses.dataclass
