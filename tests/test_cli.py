@@ -120,6 +120,7 @@ BAD_INPUT = [
     ("train.py", "a boolean that is not True or False", ["--bias=maybe"], "expected True or False, got 'maybe'", 2),
     ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
     ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
+    ("train.py", "a profile that is not START:STOP", ["--profile=20"], "profile='20' must be START:STOP", 2),
     (
         "train.py",
         "a prepared folder whose meta.json is damaged",

@@ -49,6 +49,13 @@ def bench_parser() -> OneLineErrorParser:
         help="also time the real training loop (batches prefetched, the loss read every log_interval, "
         "an evaluation excluded) at the same settings, beside the bare step (default: off)",
     )
+    add(
+        "--profile",
+        default=None,
+        help="START:STOP, e.g. 100:110: a jax.profiler trace of those iterations of the timed loop (turns "
+        "--loop on), in --out_dir/profile, for Perfetto or TensorBoard (default: none)",
+    )
+    add("--out_dir", default="out-bench", help="--profile: the folder of the trace (default: %(default)s)")
     add("--loop_iters", type=int, default=300, help="--loop: iterations of the timed loop (default: %(default)s)")
     add("--skip_generation", action="store_true", help="time the train step only (default: off)")
     add("--dtype", choices=["float32", "bfloat16"], default="float32", help="compute dtype (default: %(default)s)")
@@ -98,6 +105,8 @@ def bench_main(argv: list[str]) -> int:
     train_config = TrainConfig(
         **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
     )
+    # checked now, not after the other timings: the loop runs --loop_iters iterations
+    profiled = dataclasses.replace(train_config, profile=args.profile, out_dir=args.out_dir, max_iters=args.loop_iters)
     print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
     print(f"allocator: {describe()}")
     # with --vs-torch the two take turns, round after round, and each keeps its fastest round:
@@ -134,8 +143,8 @@ def bench_main(argv: list[str]) -> int:
             f"  jaxgpt speed / PyTorch speed: {torch_train['ms_per_iter'] / train['ms_per_iter']:.2f}x"
         )
 
-    if args.loop:
-        loop = time_training_loop(model_config, train_config, args.loop_iters)
+    if args.loop or args.profile:
+        loop = time_training_loop(model_config, profiled, args.loop_iters)
         print(
             f"  loop     {loop['ms_per_iter']:8.1f} ms/iter  (the training loop, median of {loop['windows']} windows of "
             f"{train_config.log_interval}: {loop['ms_per_iter'] - train['ms_per_iter']:+.2f} ms, "

@@ -49,6 +49,8 @@ HELP = {
     "default: every device on the data axis",
     "peak_flops": "FLOP/s per device that MFU divides by; 0: the device table (GPU, TPU) or measured (CPU)",
     "dropout_rng": "JAX's random generator for dropout masks",
+    "profile": "START:STOP, e.g. 10:20: a jax.profiler trace of those iterations in out_dir/profile, for "
+    "Perfetto or TensorBoard",
     "compilation_cache": "keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit) so later runs start faster",
     # GPTConfig and TransformerConfig
     "block_size": "context length: the longest sequence the model sees",

@@ -48,6 +48,7 @@ class TrainConfig:
     mesh: str | None = None  # "data=8" or "data=4,fsdp=2"; default: every device on the data axis
     peak_flops: float = 0.0  # FLOP/s that MFU divides by; 0: the device table (GPU/TPU) or measured (CPU)
     dropout_rng: str = "threefry2x32"  # JAX's generator for dropout masks (or rbg, unsafe_rbg)
+    profile: str | None = None  # "START:STOP": a jax.profiler trace of iterations START..STOP in out_dir/profile
     compilation_cache: bool = (
         True  # the scripts keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
     )
@@ -82,5 +83,21 @@ class TrainConfig:
                 raise InputError(f"{name}={getattr(self, name)} must be >= 0")
         if self.dropout_rng not in DROPOUT_RNGS:
             raise InputError(f"dropout_rng={self.dropout_rng!r} is not one of {', '.join(DROPOUT_RNGS)}")
+        if self.profile is not None:
+            _, stop = self.profile_steps
+            if stop > self.max_iters:
+                raise InputError(f"profile={self.profile!r} ends past max_iters={self.max_iters}: trace earlier steps")
         if self.dtype not in DTYPES:
             raise InputError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
+
+    @property
+    def profile_steps(self) -> tuple[int, int] | None:
+        """(START, STOP) of `profile`: the steps from iteration START to iteration STOP are traced."""
+        if self.profile is None:
+            return None
+        start, _, stop = str(self.profile).partition(":")
+        if not (start.isdigit() and stop.isdigit() and int(start) < int(stop)):
+            raise InputError(
+                f"profile={self.profile!r} must be START:STOP, two iterations with START < STOP, e.g. 10:20"
+            )
+        return int(start), int(stop)

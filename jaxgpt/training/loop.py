@@ -6,6 +6,7 @@ JSON) and writes only through the run folder's writers (`RunFiles`: checkpoints 
 from __future__ import annotations
 
 import math
+import pathlib
 import time
 
 import jax
@@ -20,6 +21,7 @@ from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
 from jaxgpt.training.mfu import mesh_peak_flops
 from jaxgpt.training.optimizer import learning_rate_schedule
 from jaxgpt.training.prefetch import Prefetcher
+from jaxgpt.training.profiling import StepProfiler
 from jaxgpt.training.run_dir import RunFiles
 from jaxgpt.training.sharding import shard_batch
 from jaxgpt.training.state import TrainState, all_finite
@@ -160,6 +162,7 @@ def training_loop(
         )
 
     batches = Prefetcher(task.sampler, (A, B), mesh)
+    profiler = StepProfiler(config.profile_steps, pathlib.Path(config.out_dir) / "profile", say=bar.write)
     try:
         # the bar, the signal handlers and the prefetching thread end however the loop ends
         with StopRequests(enabled=jax.process_count() == 1) as stop, bar, batches:
@@ -190,8 +193,10 @@ def training_loop(
                     read_logged()
                     raise stop_here(stop.signal_name, step, batches.sampler_state)
 
+                profiler.before_step(step)
                 state, metrics = train_step(state, *batches.next())  # queued: runs while the host goes on
                 step += 1
+                profiler.after_step(step, state)
                 losses = None
                 read_logged()  # the step before, if it is to be logged
                 if step % config.log_interval == 0 or step == config.max_iters:
@@ -203,6 +208,8 @@ def training_loop(
     except jax.errors.JaxRuntimeError as error:  # out of device memory, a device lost
         reason = str(error).splitlines()[0]
         raise TrainingError(f"the device failed at iteration {step} ({reason}); {kept_text()}") from error
+    finally:
+        profiler.close()  # a trace cut short (Ctrl-C, an error) is still written
     if step > first_step and not config.eval_only:
         say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
     if log:
