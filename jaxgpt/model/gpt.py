@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from jaxgpt.errors import InputError
 from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.config import GPTConfig
+from jaxgpt.model.embedding import TokenEmbedding
 from jaxgpt.model.layernorm import LayerNorm
 from jaxgpt.model.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 
@@ -43,7 +44,7 @@ class GPT(nn.Module):
             cache_index.value = offset + T
         positions_T = offset + jnp.arange(T)
 
-        wte = nn.Embed(c.vocab_size, c.n_embd, embedding_init=nn.initializers.normal(0.02), name="wte")
+        wte = TokenEmbedding(c.vocab_size, c.n_embd, embedding_init=nn.initializers.normal(0.02), name="wte")
         x_BxTxC = wte(idx_BxT)
         if c.position == "learned":
             x_BxTxC = x_BxTxC + LearnedPositionalEmbedding(block_size=c.block_size, n_embd=c.n_embd, name="wpe")(

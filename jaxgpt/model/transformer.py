@@ -9,6 +9,7 @@ from jaxgpt.errors import InputError
 from jaxgpt.model.attention import padding_mask
 from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.config import TransformerConfig
+from jaxgpt.model.embedding import TokenEmbedding
 from jaxgpt.model.layernorm import LayerNorm
 from jaxgpt.model.positional import SinusoidalPositionalEncoding
 
@@ -31,7 +32,7 @@ class Transformer(nn.Module):
 
     def setup(self):
         c = self.config
-        embed = lambda vocab_size: nn.Embed(vocab_size, c.d_model, embedding_init=nn.initializers.normal(0.02))
+        embed = lambda vocab_size: TokenEmbedding(vocab_size, c.d_model, embedding_init=nn.initializers.normal(0.02))
         self.src_embed = embed(c.src_vocab_size)
         if not c.share_embeddings:
             self.tgt_embed = embed(c.tgt_vocab_size)
