@@ -90,6 +90,27 @@ def test_sampling_is_seeded_and_reads_prompt_files(trained_run, tmp_path):
     assert from_file.stdout == first.stdout  # same seed, same prompt: same text
 
 
+def test_sampling_in_bfloat16_hands_bfloat16_weights_to_generate(trained_run, monkeypatch, capsys):
+    import jax.numpy as jnp
+
+    import jaxgpt.cli.sample as sample
+
+    out_dir, _ = trained_run
+    dtypes = []
+
+    def recording_generate(model, params, *args, **kwargs):
+        dtypes.extend({leaf.dtype for leaf in jax.tree.leaves(params)})
+        return real_generate(model, params, *args, **kwargs)
+
+    real_generate = sample.generate
+    monkeypatch.setattr(sample, "generate", recording_generate)
+    args = ["--out_dir", str(out_dir), "--num_samples=1", "--max_new_tokens=20", "--start=ROMEO:"]
+    assert sample_main([*args, "--dtype=bfloat16"]) == 0
+    header, text = capsys.readouterr().out.split("\n", 1)
+    assert header.endswith(", weights in bfloat16") and text.startswith("ROMEO:") and len(text) > len("ROMEO:") + 10
+    assert dtypes == [jnp.bfloat16]
+
+
 def test_errors_from_the_real_script_are_one_line_without_traceback(tmp_path):
     result = script("sample.py", "--out_dir", str(tmp_path / "nowhere"))
     assert result.returncode == 2
