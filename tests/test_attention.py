@@ -104,6 +104,24 @@ def test_causal_attention_weights_are_zero_above_the_diagonal(inputs):
     assert np.all(np.asarray(weights)[..., ~upper] > 0.0)
 
 
+def test_decoding_with_a_kv_cache_equals_attention_over_the_whole_sequence(inputs):
+    x, _ = inputs
+    module = MultiHeadAttention(n_head=H, causal=True, max_len=T + 3, init_std=0.3, proj_init_std=0.3)
+    params = init(module, x)
+    out, variables = module.apply({"params": params}, x[:, :3], decode=True, mutable=["cache"])
+    cache, outs = variables["cache"], [out]
+    assert cache["cached_key"].shape == (B * H, T + 3, D)  # the layout attention reads, heads within batch
+    # a cache shorter than max_len works too (generate grows it with the text): each token reads
+    # only the slots up to its own position
+    cache |= {name: cache[name][:, :T] for name in ("cached_key", "cached_value")}
+    for t in range(3, T):
+        out, variables = module.apply(
+            {"params": params, "cache": cache}, x[:, t : t + 1], decode=True, mutable=["cache"]
+        )
+        cache, outs = variables["cache"], [*outs, out]
+    assert_close(jnp.concatenate(outs, axis=1), module.apply({"params": params}, x))
+
+
 def test_attention_dropout_is_random_in_training_and_off_in_evaluation(inputs):
     x, _ = inputs
     module = MultiHeadAttention(n_head=H, dropout=0.3, implementation="xla")

@@ -125,7 +125,12 @@ def _beam_search(config: TransformerConfig, params, src_BxS, max_len, bos_id, eo
         lengths_BxK = take(lengths_BxK) + (~parent_done_BxK).astype(jnp.int32)
         done_BxK = parent_done_BxK | (token_BxK == eos_id)
         rows_BK = (jnp.arange(B)[:, None] * K + beam_BxK).reshape(B * K)
-        cache = jax.tree.map(lambda c: c[rows_BK] if c.ndim > 0 else c, cache)
+
+        def follow(c):  # a cache array's leading axis holds the B * K sequences in order, one row
+            # each (the memory's keys and values) or H rows each (the KV cache [B * K * H, L, D])
+            return c.reshape(B * K, -1, *c.shape[1:])[rows_BK].reshape(c.shape) if c.ndim > 0 else c
+
+        cache = jax.tree.map(follow, cache)
         return tokens_BxKxL, scores_BxK, done_BxK, lengths_BxK, cache
 
     carry = step(0, (tokens_BxKxL, scores_BxK, done_BxK, lengths_BxK, None))  # creates the cache

@@ -76,19 +76,16 @@ def fused_attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask=None, is_causal=False,
     return out_BxTxHxD.transpose(0, 2, 1, 3)
 
 
-def attention_with_cache(q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, cached_k_BxHxLxD, cached_v_BxHxLxD, offset):
-    """Attention of T new tokens over the `offset` tokens already in a KV cache and over themselves
-    (causally): the numbers of `attention` on the concatenation [cache[:offset], new], computed in
-    two blocks so the cache is only read, never copied (XLA can then update it in place)."""
-    D, L, T = q_BxHxTxD.shape[-1], cached_k_BxHxLxD.shape[2], q_BxHxTxD.shape[2]
-    old_BxHxTxL = jnp.einsum("...td,...sd->...ts", q_BxHxTxD, cached_k_BxHxLxD) / math.sqrt(D)
-    new_BxHxTxT = jnp.einsum("...td,...sd->...ts", q_BxHxTxD, k_BxHxTxD) / math.sqrt(D)
-    lowest = jnp.finfo(jnp.float32).min
-    old_BxHxTxL = jnp.where(jnp.arange(L) < offset, old_BxHxTxL.astype(jnp.float32), lowest)
-    new_BxHxTxT = jnp.where(causal_mask(T), new_BxHxTxT.astype(jnp.float32), lowest)
-    weights_BxHxTxLT = jax.nn.softmax(jnp.concatenate([old_BxHxTxL, new_BxHxTxT], axis=-1), axis=-1)
-    weights_BxHxTxLT = weights_BxHxTxLT.astype(q_BxHxTxD.dtype)
-    return weights_BxHxTxLT[..., :L] @ cached_v_BxHxLxD + weights_BxHxTxLT[..., L:] @ v_BxHxTxD
+def attention_with_cache(q_BxHxTxD, cached_k_BHxLxD, cached_v_BHxLxD, offset):
+    """Attention of T new tokens, at positions offset .. offset + T - 1, over a KV cache [B * H, L, D]
+    that already holds their keys and values: `attention` with the causal mask moved by `offset`,
+    so the slots after offset + T - 1, not written yet, are hidden. It runs on the cache's own
+    [B * H, ...] layout: a reshape of the cache before the matmuls would make XLA:CPU copy it."""
+    B, H, T, D = q_BxHxTxD.shape
+    L = cached_k_BHxLxD.shape[1]
+    mask_TxL = causal_mask(T, L, offset)
+    out_BHxTxD, _ = attention(q_BxHxTxD.reshape(B * H, T, D), cached_k_BHxLxD, cached_v_BHxLxD, mask_TxL)
+    return out_BHxTxD.reshape(B, H, T, D)
 
 
 def split_heads(x_BxTxC, n_head):
@@ -129,7 +126,7 @@ class MultiHeadAttention(nn.Module):
     implementation: str = "manual"
     init_std: float = 0.02
     proj_init_std: float = 0.02  # GPT-2 shrinks the residual projection by 1/sqrt(2 * n_layer)
-    max_len: int = 0  # length of the KV cache for decode=True
+    max_len: int = 0  # length of the KV cache decode=True creates (a caller may resize it: generate does)
 
     @nn.compact
     def __call__(self, x_BxTxC, context_BxSxC=None, mask=None, deterministic=True, decode=False):
@@ -197,20 +194,23 @@ class MultiHeadAttention(nn.Module):
         return fused_attention(q_BxHxTxD, k_BxHxSxD, v_BxHxSxD, mask, only_causal, self.implementation)
 
     def _attend_with_cache(self, q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, mask):
-        """Causal attention of T new tokens over the cached ones and themselves; then cache them."""
+        """Cache the keys and values of T new tokens, then attend causally over the cache."""
         if not self.causal or self.max_len < 1:
             raise InputError("decode=True needs causal=True and max_len >= 1 (the KV cache length)")
         if mask is not None:
             raise InputError("decode=True takes no mask: the cache attends causally to what it holds")
         B, H, T, D = k_BxHxTxD.shape
-        cached_k = self.variable("cache", "cached_key", jnp.zeros, (B, H, self.max_len, D), k_BxHxTxD.dtype)
-        cached_v = self.variable("cache", "cached_value", jnp.zeros, (B, H, self.max_len, D), v_BxHxTxD.dtype)
+        # the cache is kept as [B * H, L, D], the layout the batched matmuls of attention read: with
+        # no reshape between the in-place update and its readers, XLA:CPU does not copy it each step
+        shape = (B * H, self.max_len, D)
+        cached_k = self.variable("cache", "cached_key", jnp.zeros, shape, k_BxHxTxD.dtype)
+        cached_v = self.variable("cache", "cached_value", jnp.zeros, shape, v_BxHxTxD.dtype)
         cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, jnp.int32))
         offset = cache_index.value  # position of the first of the T new tokens
         q_BxHxTxD, k_BxHxTxD = self._rotate(q_BxHxTxD, k_BxHxTxD, offset)
-        out_BxHxTxD = attention_with_cache(q_BxHxTxD, k_BxHxTxD, v_BxHxTxD, cached_k.value, cached_v.value, offset)
-        # then store the T new keys and values at positions offset .. offset + T - 1
-        cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxTxD, (0, 0, offset, 0))
-        cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxTxD, (0, 0, offset, 0))
+        # store the T new keys and values at positions offset .. offset + T - 1, then attend over the
+        # updated cache: nothing reads the old one after the update, so XLA makes it in place
+        cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxHxTxD.reshape(B * H, T, D), (0, offset, 0))
+        cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxHxTxD.reshape(B * H, T, D), (0, offset, 0))
         cache_index.value = offset + T
-        return out_BxHxTxD
+        return attention_with_cache(q_BxHxTxD, cached_k.value, cached_v.value, offset)
