@@ -59,6 +59,14 @@ def test_the_loop_timer_reports_the_loops_own_windows_after_the_first(monkeypatc
     assert result == {"ms_per_iter": pytest.approx(1.5), "fastest_ms_per_iter": pytest.approx(0.5), "windows": 5}
 
 
+def test_weight_bytes_are_gpt2s_124m_parameters_and_the_bandwidth_is_bytes_over_the_fastest_read(monkeypatch):
+    gpt2 = GPTConfig.from_preset("gpt2")
+    assert timing.weight_bytes(gpt2) == 124_439_808 * 4  # GPT-2 small, the head tied to wte
+    assert timing.weight_bytes(gpt2, dtype="bfloat16") == 124_439_808 * 2
+    fake_clock(monkeypatch, 0.5, 0.25)
+    assert timing.measure_read_bandwidth(megabytes=1, repeats=2) == pytest.approx(2**20 / 0.25)
+
+
 def test_the_torch_timer_runs_the_nanogpt_peer_by_default_on_the_real_clock():
     result = time_torch_train_step(MODEL, TRAINING, iters=2, repeats=1)
     assert result["peer"] == "nanogpt" and result["ms_per_iter"] > 0 and result["tokens_per_sec"] > 0

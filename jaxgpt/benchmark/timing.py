@@ -10,6 +10,7 @@ import tempfile
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxgpt.decoding.generate import generate
@@ -118,6 +119,21 @@ def time_training_loop(model_config: GPTConfig, train_config: TrainConfig, iters
                 print(line)
         windows = [r["ms_per_iter"] for r in log.records() if "ms_per_iter" in r][1:]
     return {"ms_per_iter": float(np.median(windows)), "fastest_ms_per_iter": min(windows), "windows": len(windows)}
+
+
+def measure_read_bandwidth(megabytes: int = 256, repeats: int = 5) -> float:
+    """Bytes per second this device reads: a sum over a float32 array of `megabytes`, larger than
+    any cache, the fastest of `repeats`."""
+    x = jnp.ones(megabytes * 2**20 // 4, jnp.float32)
+    total = jax.jit(jnp.sum)
+    total(x).block_until_ready()  # compile
+    return x.nbytes / fastest_seconds(lambda: total(x).block_until_ready(), repeats)
+
+
+def weight_bytes(model_config: GPTConfig, dtype=jnp.float32) -> int:
+    """Bytes of a GPT's parameters in `dtype`: what batch-1 decoding reads for every new token."""
+    shapes = jax.eval_shape(GPT(model_config).init, jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"]
+    return count_params(shapes) * jnp.dtype(dtype).itemsize
 
 
 def time_generation(

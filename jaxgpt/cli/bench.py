@@ -2,6 +2,7 @@
 
 python scripts/bench.py                       # the preset this machine trains by default
 python scripts/bench.py --preset shakespeare-char --dtype bfloat16
+python scripts/bench.py --skip_training --gen_preset gpt2 --gen_tokens 100 --vs-torch   # GPT-2 124M decoding
 python scripts/bench.py --preset gpt2 --vocab_size 50304 --batch_size 16 --dtype bfloat16 \
     --attention_impl cudnn --vs-torch            # GPT-2 124M on a GPU, side by side with PyTorch
 """
@@ -14,7 +15,13 @@ import dataclasses
 import jax
 
 from jaxgpt.benchmark.pytorch import TORCH_PEERS, describe_peer, time_torch_generation, time_torch_train_step
-from jaxgpt.benchmark.timing import time_generation, time_train_step, time_training_loop
+from jaxgpt.benchmark.timing import (
+    measure_read_bandwidth,
+    time_generation,
+    time_train_step,
+    time_training_loop,
+    weight_bytes,
+)
 from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import OneLineErrorParser
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
@@ -58,6 +65,7 @@ def bench_parser() -> OneLineErrorParser:
     add("--out_dir", default="out-bench", help="--profile: the folder of the trace (default: %(default)s)")
     add("--loop_iters", type=int, default=300, help="--loop: iterations of the timed loop (default: %(default)s)")
     add("--skip_generation", action="store_true", help="time the train step only (default: off)")
+    add("--skip_training", action="store_true", help="time generation only (default: off)")
     add("--dtype", choices=["float32", "bfloat16"], default="float32", help="compute dtype (default: %(default)s)")
     add(
         "--attention_impl",
@@ -96,19 +104,8 @@ def bench_parser() -> OneLineErrorParser:
     return parser
 
 
-def bench_main(argv: list[str]) -> int:
-    args = bench_parser().parse_args(argv)
-
-    sizes = {name: getattr(args, name) for name in ("vocab_size", "block_size") if getattr(args, name)}
-    model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl, remat=args.remat, **sizes)
-    recipe = TRAIN_RECIPES.get(args.preset, {})
-    train_config = TrainConfig(
-        **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
-    )
-    # checked now, not after the other timings: the loop runs --loop_iters iterations
-    profiled = dataclasses.replace(train_config, profile=args.profile, out_dir=args.out_dir, max_iters=args.loop_iters)
-    print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
-    print(f"allocator: {describe()}")
+def bench_training(args, model_config: GPTConfig, train_config: TrainConfig, profiled: TrainConfig) -> None:
+    """The train step, beside PyTorch with --vs-torch and beside the real loop with --loop."""
     # with --vs-torch the two take turns, round after round, and each keeps its fastest round:
     # a slow spell of a shared machine then hits both rather than one
     rounds = args.rounds if args.vs_torch else 1
@@ -145,27 +142,47 @@ def bench_main(argv: list[str]) -> int:
 
     if args.loop or args.profile:
         loop = time_training_loop(model_config, profiled, args.loop_iters)
-        fastest = loop["fastest_ms_per_iter"]
+        loop_fastest = loop["fastest_ms_per_iter"]
         print(
             f"  loop     {loop['ms_per_iter']:8.1f} ms/iter  (the training loop: median of {loop['windows']} windows "
-            f"of {train_config.log_interval}; the fastest {fastest:.1f} ms, {fastest / train['ms_per_iter']:.2f}x "
-            "the bare step's fastest)"
+            f"of {train_config.log_interval}; the fastest {loop_fastest:.1f} ms, "
+            f"{loop_fastest / train['ms_per_iter']:.2f}x the bare step's fastest)"
         )
+
+
+def bench_main(argv: list[str]) -> int:
+    args = bench_parser().parse_args(argv)
+
+    sizes = {name: getattr(args, name) for name in ("vocab_size", "block_size") if getattr(args, name)}
+    model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl, remat=args.remat, **sizes)
+    recipe = TRAIN_RECIPES.get(args.preset, {})
+    train_config = TrainConfig(
+        **{**recipe, "dtype": args.dtype, **({"batch_size": args.batch_size} if args.batch_size else {})}
+    )
+    # checked now, not after the other timings: the loop runs --loop_iters iterations
+    profiled = dataclasses.replace(train_config, profile=args.profile, out_dir=args.out_dir, max_iters=args.loop_iters)
+    print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}, backend {jax.default_backend()}")
+    print(f"allocator: {describe()}")
+    if not args.skip_training:
+        bench_training(args, model_config, train_config, profiled)
     if args.skip_generation:
         return 0
     gen_config = GPTConfig.from_preset(args.gen_preset, attention_impl=args.attention_impl)
     block = gen_config.block_size
     print(f"\ngeneration, {args.gen_preset} (block {block}), batch 1, one-token prompt, top_k 200")
+    # batch-1 decoding reads every weight once per token: the memory's read speed caps it
+    weights, bandwidth = weight_bytes(gen_config), measure_read_bandwidth()
+    print(
+        f"  reading the weights ({weights / 1e6:.0f} MB in float32) at the {bandwidth / 1e9:.1f} GB/s measured "
+        f"here allows at most about {bandwidth / weights:,.0f} tokens/s"
+    )
     print(f"  {'case':<44}{'cache':>8}{'tokens/s':>12}" + (f"{'PyTorch':>10}{'ratio':>8}" if args.vs_torch else ""))
-    cases = [
-        (f"{args.gen_tokens} tokens (slides past block {block})", gen_config, args.gen_tokens),
-        (f"{block - 1} tokens (within the block)", gen_config, block - 1),
-        (
-            f"{args.gen_tokens} tokens, block {args.gen_tokens + 1}",
-            dataclasses.replace(gen_config, block_size=args.gen_tokens + 1),
-            args.gen_tokens,
-        ),
-    ]
+    within = min(block - 1, args.gen_tokens)
+    cases = [(f"{within} tokens (within the block)", gen_config, within)]
+    if args.gen_tokens >= block:
+        cases.insert(0, (f"{args.gen_tokens} tokens (slides past block {block})", gen_config, args.gen_tokens))
+        shorter = dataclasses.replace(gen_config, block_size=args.gen_tokens + 1)
+        cases.append((f"{args.gen_tokens} tokens, block {args.gen_tokens + 1}", shorter, args.gen_tokens))
     for label, config, tokens in cases:
         for use_cache in (True, False):
             result = time_generation(config, tokens, use_cache, repeats=3 if use_cache else 1)
