@@ -44,15 +44,21 @@ def chosen(environ) -> str:
     return choice if choice in CHOICES else "glibc-tuned"
 
 
+def already_set_up(environ) -> str | None:
+    """The allocator this environment already gives a process started with it: "tcmalloc",
+    "glibc-tuned" (by an earlier restart or by hand), or None."""
+    if "tcmalloc" in environ.get("LD_PRELOAD", ""):
+        return "tcmalloc"
+    if "glibc.malloc" in environ.get("GLIBC_TUNABLES", ""):
+        return "glibc-tuned"
+    return None
+
+
 def restart_environment(environ) -> dict | None:
-    """The environment to restart with, or None to run as is: already set up (by an earlier
-    restart or by hand), opted out, or not possible on this system."""
+    """The environment to restart with, or None to run as is: already set up, opted out, or not
+    possible on this system."""
     choice = chosen(environ)
-    if (
-        choice == "system"
-        or "tcmalloc" in environ.get("LD_PRELOAD", "")
-        or "glibc.malloc" in environ.get("GLIBC_TUNABLES", "")
-    ):
+    if choice == "system" or already_set_up(environ) is not None:
         return None
     if choice == "tcmalloc":
         library = find_tcmalloc() if sys.platform.startswith("linux") else None
@@ -67,9 +73,10 @@ def restart_environment(environ) -> dict | None:
 
 def describe(environ=os.environ) -> str:
     """Which allocator this process runs with, in a few words (for the scripts' first lines)."""
-    if "tcmalloc" in environ.get("LD_PRELOAD", ""):
+    running = already_set_up(environ)
+    if running == "tcmalloc":
         return "tcmalloc (preloaded)"
-    if "glibc.malloc" in environ.get("GLIBC_TUNABLES", ""):
+    if running == "glibc-tuned":
         return "glibc malloc, tuned to keep XLA's buffers (JAXGPT_ALLOCATOR=system: glibc's defaults)"
     if chosen(environ) == "tcmalloc":
         return "glibc malloc (JAXGPT_ALLOCATOR=tcmalloc, but tcmalloc is not installed)"
