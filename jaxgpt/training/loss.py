@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import DTYPES, TrainConfig
+from jaxgpt.training.cross_entropy import cross_entropy
 
 
 def cast_params(params, dtype):
@@ -23,12 +23,9 @@ def cast_params(params, dtype):
 
 def token_cross_entropy(logits_BxTxV, targets_BxT, label_smoothing: float = 0.0):
     """Cross-entropy of every position [B, T], in float32. With `label_smoothing` eps the target is
-    (1 - eps) * one_hot + eps / V (the 2017 paper, section 5.4)."""
-    logits_BxTxV = logits_BxTxV.astype(jnp.float32)
-    if label_smoothing == 0.0:
-        return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, targets_BxT)
-    targets_BxTxV = optax.smooth_labels(jax.nn.one_hot(targets_BxT, logits_BxTxV.shape[-1]), label_smoothing)
-    return optax.softmax_cross_entropy(logits_BxTxV, targets_BxTxV)
+    (1 - eps) * one_hot + eps / V (the 2017 paper, section 5.4). Its gradient is written out in
+    `cross_entropy`, so bfloat16 logits are never stored in float32."""
+    return cross_entropy(logits_BxTxV, targets_BxT, float(label_smoothing))
 
 
 def _dropout(dropout_key) -> dict:
