@@ -519,3 +519,20 @@ def test_a_failing_device_is_one_line_and_exit_code_1(monkeypatch, capsys):
         line
         == "train.py: error: RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB (JAXGPT_DEBUG=1 shows the traceback)"
     )
+
+
+def test_scripts_turn_on_the_fast_gpu_flags_but_keep_the_users_own(monkeypatch):
+    from jaxgpt.cli.run import FAST_XLA_FLAGS, add_fast_xla_flags
+
+    environ = {}
+    add_fast_xla_flags(environ)
+    assert environ["XLA_FLAGS"] == " ".join(f"{name}={value}" for name, value in FAST_XLA_FLAGS.items())
+    environ = {"XLA_FLAGS": "--xla_gpu_enable_cudnn_layer_norm=false --xla_dump_to=/tmp/x"}
+    add_fast_xla_flags(environ)
+    assert environ["XLA_FLAGS"] == "--xla_gpu_enable_cudnn_layer_norm=false --xla_dump_to=/tmp/x"
+    # run() sets them before the script's main runs
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    seen = []
+    with pytest.raises(SystemExit):
+        run(lambda argv: seen.append(os.environ["XLA_FLAGS"]) or 0)
+    assert seen == ["--xla_dump_to=/tmp/x --xla_gpu_enable_cudnn_layer_norm=true"]
