@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from jaxgpt.errors import InputError
 from jaxgpt.training.data import BatchSampler
 from jaxgpt.training.prefetch import Prefetcher
 from jaxgpt.training.sharding import data_mesh
@@ -24,12 +25,23 @@ def direct_stream(seed: int, n: int, state=None) -> list:
 
 def test_prefetched_batches_are_the_samplers_own_stream_on_the_mesh():
     expected = direct_stream(seed=5, n=8)
-    with Prefetcher(BatchSampler(TOKENS, T, 5), (A, B), data_mesh(), depth=3) as batches:
+    with Prefetcher(BatchSampler(TOKENS, T, 5), (A, B), data_mesh(), depth=3, on_devices=True) as batches:
         got = [batches.next() for _ in range(8)]
     for (x, y), (x_got, y_got) in zip(expected, got):
         assert x_got.shape == (A, B, T) and x_got.sharding.mesh.size == data_mesh().size
+        assert tuple(x_got.sharding.spec) == (None, ("data", "fsdp"))  # split along B
         np.testing.assert_array_equal(np.asarray(x_got), x)
         np.testing.assert_array_equal(np.asarray(y_got), y)
+
+
+def test_on_a_cpu_the_batches_stay_numpy_arrays_for_the_step_to_take():
+    with Prefetcher(BatchSampler(TOKENS, T, 5), (A, B), data_mesh()) as batches:
+        x_got, y_got = batches.next()
+    assert isinstance(x_got, np.ndarray)
+    np.testing.assert_array_equal(x_got, direct_stream(seed=5, n=1)[0][0])
+    with pytest.raises(InputError, match="batch_size=3 is not divisible"):  # checked all the same
+        with Prefetcher(BatchSampler(TOKENS, T, 5), (A, 3), data_mesh()) as batches:
+            batches.next()
 
 
 @pytest.mark.parametrize("taken", [0, 1, 4])
