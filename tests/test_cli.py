@@ -13,6 +13,7 @@ import jax
 import pytest
 
 import jaxgpt.training.checkpoint as checkpoint_module
+from jaxgpt.cli.bench import bench_main
 from jaxgpt.cli.prepare import prepare_main
 from jaxgpt.cli.run import run
 from jaxgpt.cli.sample import sample_main
@@ -130,7 +131,13 @@ def run_main(monkeypatch, capsys, main, *argv, script="train.py"):
     return exit_info.value.code, lines[-1]
 
 
-MAINS = {"train.py": train_main, "sample.py": sample_main, "train_seq2seq.py": seq2seq_main, "prepare.py": prepare_main}
+MAINS = {
+    "train.py": train_main,
+    "sample.py": sample_main,
+    "train_seq2seq.py": seq2seq_main,
+    "prepare.py": prepare_main,
+    "bench.py": bench_main,
+}
 
 # Every bad input: (script, what is wrong, flags, the error's words, exit code). The README's table
 # "Bad input" lists each `what`. The {FOLDERS} are made by `folders` below; {RUN} is a copy of a
@@ -142,6 +149,13 @@ BAD_INPUT = [
     ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
     ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
     ("train.py", "a profile that is not START:STOP", ["--profile=20"], "profile='20' must be START:STOP", 2),
+    (
+        "bench.py",
+        "a profile of training that is not timed",
+        ["--profile=5:8", "--skip_training"],
+        "--profile 5:8 traces training steps, but --skip_training times none",
+        2,
+    ),
     (
         "train.py",
         "a prepared folder whose meta.json is damaged",

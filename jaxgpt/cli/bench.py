@@ -24,6 +24,7 @@ from jaxgpt.benchmark.timing import (
 )
 from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.recipes import TRAIN_RECIPES, default_preset
@@ -152,6 +153,10 @@ def bench_training(args, model_config: GPTConfig, train_config: TrainConfig, pro
 
 def bench_main(argv: list[str]) -> int:
     args = bench_parser().parse_args(argv)
+    if args.profile and args.skip_training:
+        raise InputError(
+            f"--profile {args.profile} traces training steps, but --skip_training times none: drop one of the two"
+        )
 
     sizes = {name: getattr(args, name) for name in ("vocab_size", "block_size") if getattr(args, name)}
     model_config = GPTConfig.from_preset(args.preset, attention_impl=args.attention_impl, remat=args.remat, **sizes)
