@@ -29,8 +29,10 @@ def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
         return optax.constant_schedule(config.learning_rate)
     if config.lr_schedule == "noam":
         return noam_schedule(config.learning_rate, config.warmup_iters)
+    # nanoGPT's get_lr: learning_rate * (it + 1) / (warmup_iters + 1) while warming up, so step 0
+    # already learns (from lr / (W + 1), reaching lr at W), then cosine from lr to min_lr at lr_decay_iters
     return optax.warmup_cosine_decay_schedule(
-        init_value=0.0,
+        init_value=config.learning_rate / (config.warmup_iters + 1),
         peak_value=config.learning_rate,
         warmup_steps=config.warmup_iters,
         decay_steps=max(config.lr_decay_iters, 1),
