@@ -213,3 +213,26 @@ def test_a_learner_changing_its_inputs_in_place_spoils_no_later_case():
         return out
 
     assert check_attention(in_place)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_attention,
+        check_causal_mask,
+        check_feed_forward,
+        check_layer_norm,
+        check_multi_head_attention,
+        check_positional_encoding,
+        check_transformer_block,
+    ],
+)
+def test_a_stub_as_shipped_is_not_written_yet_and_raises_nothing(check, capsys):
+    def my_stub(*args, **kwargs):
+        raise NotImplementedError
+
+    result = check(my_stub)
+    assert not result and result.not_written
+    assert capsys.readouterr().out.strip() == "not written yet: fill in `my_stub` above, then run this cell again"
+    # a real error stays a diagnosis of its own, not "not written yet"
+    assert not check(lambda *args, **kwargs: 1 / 0).not_written
