@@ -18,6 +18,9 @@ def test_flops_per_token_is_six_n_plus_attention():
         ("NVIDIA A100-SXM4-80GB", 312e12),
         ("NVIDIA H100 80GB HBM3", 989e12),
         ("NVIDIA H200", 989e12),
+        ("NVIDIA H100 PCIe", 756e12),
+        ("NVIDIA H100 NVL", 835e12),
+        ("NVIDIA H200 NVL", 835e12),
         ("TPU v4", 275e12),
         ("TPU v5 lite", 197e12),  # v5e
         ("TPU v5", 459e12),  # v5p

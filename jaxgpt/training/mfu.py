@@ -13,11 +13,15 @@ import time
 import jax
 import jax.numpy as jnp
 
-# dense bfloat16 peak FLOP/s per chip from the vendors' data sheets
+# dense bfloat16 peak FLOP/s per chip from the vendors' data sheets; the first name found in the
+# device's kind wins, so the PCIe and NVL cards come before the SXM figure of their family
 PEAK_BF16_FLOPS = {
-    "A100": 312e12,
-    "H100": 989e12,
-    "H200": 989e12,
+    "A100": 312e12,  # SXM and PCIe alike
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
+    "H200 NVL": 835e12,
+    "H100": 989e12,  # SXM ("NVIDIA H100 80GB HBM3")
+    "H200": 989e12,  # SXM
     "TPU v4": 275e12,
     "TPU v5 lite": 197e12,  # v5e reports itself as "TPU v5 lite"
     "TPU v5e": 197e12,
