@@ -1,0 +1,63 @@
+"""The learner's notebooks are the solutions with stubs in place of each marked solution, and the
+solutions pass every check they call."""
+
+import contextlib
+import io
+import pathlib
+
+import nbformat
+import pytest
+
+from jaxgpt.study.learner import STUB, is_exercise, learner_notebook, learner_source
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
+
+
+def test_a_marked_solution_becomes_a_stub_at_its_indentation():
+    source = (
+        "def f(x):\n"
+        '    """x [T] -> [T]"""\n'
+        "    # BEGIN SOLUTION\n"
+        "    y = x + 1\n"
+        "\n"
+        "    return y\n"
+        "    # END SOLUTION\n"
+        "\n"
+        "check(f)\n"
+    )
+    assert learner_source(source) == f'def f(x):\n    """x [T] -> [T]"""\n    {STUB}\n\ncheck(f)\n'
+    assert learner_source("x = 1\n") == "x = 1\n"  # cells without an exercise stay as they are
+    with pytest.raises(ValueError, match="unbalanced"):
+        learner_source("# BEGIN SOLUTION\nx = 1\n")
+
+
+def test_the_exercises_are_there():
+    assert [path.stem[:2] for path in SOLUTIONS] == ["01", "02", "03", "06"]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[path.stem for path in SOLUTIONS])
+def test_the_learner_notebook_is_the_solutions_with_stubs(path):
+    learner = nbformat.read(NOTEBOOKS / path.name, as_version=4)
+    expected = learner_notebook(nbformat.read(path, as_version=4))
+    assert [(cell.cell_type, cell.source) for cell in learner.cells] == [
+        (cell.cell_type, cell.source) for cell in expected.cells
+    ], f"{path.name} differs from its solutions: run python scripts/make_notebooks.py {path.name}"
+    exercises = [cell.source for cell in learner.cells if STUB in cell.source]
+    assert exercises and not any("BEGIN SOLUTION" in source for source in exercises)  # no answer shipped
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[path.stem for path in SOLUTIONS])
+def test_every_solution_passes_its_checks(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cells = [cell.source for cell in nbformat.read(path, as_version=4).cells if is_exercise(cell.source)]
+    assert cells
+    for source in cells:  # each exercise cell holds its own imports
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(source, path.name, "exec"), {"__name__": "__exercise__"})
+        passed = [line for line in printed.getvalue().splitlines() if line.startswith("PASS ")]
+        # each top-level `check_...(my_...)` call is one solution checked (a `result = check_...` line
+        # shows a deliberate mistake failing, and asserts that itself)
+        solutions_checked = [line for line in source.splitlines() if line.startswith("check_")]
+        assert solutions_checked and len(passed) == len(solutions_checked), printed.getvalue()
