@@ -14,7 +14,9 @@ wrong axis, an off-by-one causal mask, ...), that mistake and a hint.
 
     check_attention(my_attention)
 
-Your functions may use NumPy or jax.numpy; they get float64 NumPy arrays.
+Your functions may use NumPy or jax.numpy; they get float64 NumPy arrays. Your own Flax modules
+are checked the same way by `check_layer_norm_module`, `check_feed_forward_module`,
+`check_attention_module` and `check_block_module` (see `jaxgpt.study.exercises.modules`).
 """
 
 from jaxgpt.study.exercises.attention import check_attention, check_causal_mask, check_multi_head_attention
@@ -25,13 +27,23 @@ from jaxgpt.study.exercises.layers import (
     check_positional_encoding,
     check_transformer_block,
 )
+from jaxgpt.study.exercises.modules import (
+    check_attention_module,
+    check_block_module,
+    check_feed_forward_module,
+    check_layer_norm_module,
+)
 
 __all__ = [
     "CheckResult",
     "check_attention",
+    "check_attention_module",
+    "check_block_module",
     "check_causal_mask",
     "check_feed_forward",
+    "check_feed_forward_module",
     "check_layer_norm",
+    "check_layer_norm_module",
     "check_multi_head_attention",
     "check_positional_encoding",
     "check_transformer_block",
