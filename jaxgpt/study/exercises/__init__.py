@@ -33,6 +33,7 @@ from jaxgpt.study.exercises.modules import (
     check_feed_forward_module,
     check_layer_norm_module,
 )
+from jaxgpt.study.exercises.train_block import train_your_block
 
 __all__ = [
     "CheckResult",
@@ -47,4 +48,5 @@ __all__ = [
     "check_multi_head_attention",
     "check_positional_encoding",
     "check_transformer_block",
+    "train_your_block",
 ]
