@@ -14,6 +14,7 @@ import pytest
 
 import jaxgpt.training.checkpoint as checkpoint_module
 from jaxgpt.cli.bench import bench_main
+from jaxgpt.cli.explore import explore_main
 from jaxgpt.cli.prepare import prepare_main
 from jaxgpt.cli.run import run
 from jaxgpt.cli.sample import sample_main
@@ -137,6 +138,7 @@ MAINS = {
     "train_seq2seq.py": seq2seq_main,
     "prepare.py": prepare_main,
     "bench.py": bench_main,
+    "explore.py": explore_main,
 }
 
 # Every bad input: (script, what is wrong, flags, the error's words, exit code). The README's table
@@ -149,6 +151,21 @@ BAD_INPUT = [
     ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
     ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
     ("train.py", "a profile that is not START:STOP", ["--profile=20"], "profile='20' must be START:STOP", 2),
+    ("explore.py", "an empty text to explore", ["--out_dir={RUN}", "--text="], "--text is empty", 2),
+    (
+        "explore.py",
+        "an output file that explore.py did not write",
+        ["--out_dir={RUN}", "--output={A_FILE}"],
+        "exists and is not a page explore.py wrote: choose another --output",
+        2,
+    ),
+    (
+        "explore.py",
+        "text the model's vocabulary lacks",
+        ["--out_dir={RUN}", "--text=ROMEO \u00e9"],
+        "outside the tokenizer's",
+        2,
+    ),
     (
         "bench.py",
         "a profile of training that is not timed",
@@ -550,3 +567,18 @@ def test_scripts_turn_on_the_fast_gpu_flags_but_keep_the_users_own(monkeypatch):
     with pytest.raises(SystemExit):
         run(lambda argv: seen.append(os.environ["XLA_FLAGS"]) or 0)
     assert seen == ["--xla_dump_to=/tmp/x --xla_gpu_enable_cudnn_layer_norm=true"]
+
+
+def test_explore_writes_a_page_of_the_runs_attention_and_rewrites_only_its_own(trained_run, tmp_path, capsys):
+    out_dir, _ = trained_run
+    page = tmp_path / "page.html"
+    assert explore_main(["--out_dir", str(out_dir), "--text", "ROMEO: But", "--output", str(page)]) == 0
+    assert f"wrote {page}" in capsys.readouterr().out
+    data = json.loads(page.read_text().split('type="application/json">')[1].split("</script>")[0])
+    config = json.loads((out_dir / "config.json").read_text())["model"]
+    assert "".join(data["tokens"]) == "ROMEO: But"
+    assert len(data["weights"]) == config["n_layer"] and len(data["weights"][0]) == config["n_head"]
+    assert (
+        explore_main(["--out_dir", str(out_dir), "--text", "ROMEO", "--output", str(page)]) == 0
+    )  # its own: rewritten
+    assert '"tokens": ["R", "O", "M", "E", "O"]' in page.read_text()
