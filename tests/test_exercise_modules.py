@@ -78,3 +78,30 @@ def test_a_learners_block_trains_inside_jaxgpts_gpt(shakespeare_path):
 
     losses = train_your_block(block_class(norm_first=True), shakespeare_path.read_text()[:50_000], steps=60)
     assert losses.shape == (60,) and losses[0] > 3.8 and losses[-5:].mean() < losses[0] - 0.8
+
+
+def test_the_whole_module_checks_pass_jaxgpts_modules_and_catch_a_wrong_one(capsys):
+    from jaxgpt.model.gpt import GPT
+    from jaxgpt.model.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+    from jaxgpt.study.exercises import (
+        check_cross_attention_module,
+        check_gpt_module,
+        check_learned_positions_module,
+        check_post_ln_block_module,
+        check_sinusoidal_module,
+    )
+
+    class PostLN(nn.Module):
+        n_head: int
+
+        @nn.compact
+        def __call__(self, x_BxTxC):
+            return TransformerBlock(n_head=self.n_head, d_ff=4 * x_BxTxC.shape[-1], norm_first=False)(x_BxTxC)
+
+    assert check_sinusoidal_module(SinusoidalPositionalEncoding)
+    assert check_learned_positions_module(LearnedPositionalEmbedding)
+    assert check_cross_attention_module(MultiHeadAttention)
+    assert check_post_ln_block_module(PostLN)
+    assert check_gpt_module(GPT)
+    assert not check_post_ln_block_module(block_class(norm_first=True))  # GPT-2's pre-LN is not the 2017 block
+    assert "the values differ" in capsys.readouterr().out

@@ -16,7 +16,9 @@ wrong axis, an off-by-one causal mask, ...), that mistake and a hint.
 
 Your functions may use NumPy or jax.numpy; they get float64 NumPy arrays. Your own Flax modules
 are checked the same way by `check_layer_norm_module`, `check_feed_forward_module`,
-`check_attention_module` and `check_block_module` (see `jaxgpt.study.exercises.modules`).
+`check_attention_module` and `check_block_module` (see `jaxgpt.study.exercises.modules`), and
+against jaxgpt's own modules by `check_sinusoidal_module`, `check_learned_positions_module`,
+`check_cross_attention_module`, `check_post_ln_block_module` and `check_gpt_module`.
 """
 
 from jaxgpt.study.exercises.attention import check_attention, check_causal_mask, check_multi_head_attention
@@ -34,6 +36,13 @@ from jaxgpt.study.exercises.modules import (
     check_layer_norm_module,
 )
 from jaxgpt.study.exercises.train_block import train_your_block
+from jaxgpt.study.exercises.whole_modules import (
+    check_cross_attention_module,
+    check_gpt_module,
+    check_learned_positions_module,
+    check_post_ln_block_module,
+    check_sinusoidal_module,
+)
 
 __all__ = [
     "CheckResult",
@@ -41,12 +50,17 @@ __all__ = [
     "check_attention_module",
     "check_block_module",
     "check_causal_mask",
+    "check_cross_attention_module",
     "check_feed_forward",
     "check_feed_forward_module",
+    "check_gpt_module",
+    "check_learned_positions_module",
     "check_layer_norm",
     "check_layer_norm_module",
     "check_multi_head_attention",
     "check_positional_encoding",
+    "check_post_ln_block_module",
+    "check_sinusoidal_module",
     "check_transformer_block",
     "train_your_block",
 ]
