@@ -4,6 +4,8 @@ solutions pass every check they call."""
 import contextlib
 import io
 import pathlib
+import re
+import shutil
 
 import nbformat
 import pytest
@@ -48,8 +50,11 @@ def test_the_learner_notebook_is_the_solutions_with_stubs(path):
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[path.stem for path in SOLUTIONS])
-def test_every_solution_passes_its_checks(path, tmp_path, monkeypatch):
+def test_every_solution_passes_its_checks(path, tmp_path, monkeypatch, shakespeare_path):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "cache").mkdir()
+    shutil.copy(shakespeare_path, tmp_path / "cache" / "tinyshakespeare.txt")  # offline: already "downloaded"
+    monkeypatch.setenv("JAXGPT_CACHE_DIR", str(tmp_path / "cache"))
     cells = [cell.source for cell in nbformat.read(path, as_version=4).cells if is_exercise(cell.source)]
     assert cells
     for source in cells:  # each exercise cell holds its own imports
@@ -57,7 +62,7 @@ def test_every_solution_passes_its_checks(path, tmp_path, monkeypatch):
         with contextlib.redirect_stdout(printed):
             exec(compile(source, path.name, "exec"), {"__name__": "__exercise__"})
         passed = [line for line in printed.getvalue().splitlines() if line.startswith("PASS ")]
-        # each top-level `check_...(my_...)` call is one solution checked (a `result = check_...` line
-        # shows a deliberate mistake failing, and asserts that itself)
-        solutions_checked = [line for line in source.splitlines() if line.startswith("check_")]
+        # each check of a learner's own function or class (my_attention, MyBlock) is one solution checked;
+        # the cells also show deliberate mistakes failing (unscaled, over_the_batch), which assert that themselves
+        solutions_checked = re.findall(r"check_\w+\((?:my_|My)", source)
         assert solutions_checked and len(passed) == len(solutions_checked), printed.getvalue()
