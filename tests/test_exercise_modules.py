@@ -73,13 +73,6 @@ def test_a_stub_module_is_not_written_yet(capsys):
     assert "fill in `StubAttention` above" in capsys.readouterr().out
 
 
-def test_a_learners_block_trains_inside_jaxgpts_gpt(shakespeare_path):
-    from jaxgpt.study.exercises import train_your_block
-
-    losses = train_your_block(block_class(norm_first=True), shakespeare_path.read_text()[:50_000], steps=60)
-    assert losses.shape == (60,) and losses[0] > 3.8 and losses[-5:].mean() < losses[0] - 0.8
-
-
 def test_the_whole_module_checks_pass_jaxgpts_modules_and_catch_a_wrong_one(capsys):
     from jaxgpt.model.gpt import GPT
     from jaxgpt.model.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
