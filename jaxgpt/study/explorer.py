@@ -55,7 +55,8 @@ body { font-family: system-ui, sans-serif; margin: 2em; max-width: 60em; }
 <body>
 <h1>Attention explorer</h1>
 <p>Pick a layer and a head, then click or hover a token: the earlier tokens are shaded by the weight
-it gives them (hover one for the number), and below is what the model predicts after it.</p>
+it gives them, the darkest being its largest (hover one for the number), and below is what the
+model predicts after it.</p>
 <label>layer <select id="layer"></select></label>
 <label>head <select id="head"></select></label>
 <div id="tokens"></div>
@@ -79,9 +80,10 @@ let selected = null;
 function select(t) {
   selected = t;
   const row = data.weights[layer.value][head.value][t];
+  const largest = Math.max(...row.slice(0, t + 1));  // shaded relative to the row's largest weight
   spans.forEach((span, s) => {
     const w = s <= t ? row[s] : 0;
-    span.style.backgroundColor = w > 0 ? `rgba(198, 40, 40, ${Math.min(1, w).toFixed(3)})` : "";
+    span.style.backgroundColor = w > 0 ? `rgba(198, 40, 40, ${(0.85 * w / largest).toFixed(3)})` : "";
     span.title = s <= t ? `weight ${w.toFixed(4)}` : "";
     span.classList.toggle("selected", s === t);
   });
