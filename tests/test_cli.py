@@ -70,7 +70,8 @@ def test_training_writes_config_metrics_curve_and_prints_a_sample(trained_run):
     evaluations = [r for r in records if "val_loss" in r]
     assert [r["iter"] for r in steps] == [5, 10, 15, 20, 25, 30]
     assert [r["iter"] for r in evaluations] == [0, 10, 20, 30]
-    assert {"iter", "loss", "lr", "ms_per_iter", "tokens_per_sec", "mfu"} <= set(steps[0])
+    assert {"iter", "loss", "lr", "grad_norm", "ms_per_iter", "tokens_per_sec", "mfu"} <= set(steps[0])
+    assert all(0 < r["grad_norm"] < 100 for r in steps)  # the global norm before clipping, a real number
     assert {"iter", "train_loss", "val_loss", "lr"} <= set(evaluations[1])
     assert evaluations[-1]["val_loss"] < evaluations[0]["val_loss"]
     assert (out_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -151,10 +151,12 @@ def training_loop(
         t_last, step_last = now, logged_step
         tokens_per_sec = task.tokens_per_iter / seconds_per_iter
         mfu = flops_per_iter / seconds_per_iter / peak
+        grad_norm = float(metrics["grad_norm"])
         if log:
-            log.step(logged_step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu)
+            log.step(logged_step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu, grad_norm)
         bar.set_postfix(
             loss=f"{loss:.4f}",
+            gnorm=f"{grad_norm:.3g}",
             lr=f"{float(metrics['lr']):.2e}",
             tok_s=f"{tokens_per_sec:,.0f}",
             mfu=f"{100 * mfu:.1f}%",

@@ -36,12 +36,22 @@ class MetricsLog:
         with reported_os_errors(f"write {self.path}", _RESUME), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
 
-    def step(self, step: int, loss: float, lr: float, ms_per_iter: float, tokens_per_sec: float, mfu: float):
+    def step(
+        self,
+        step: int,
+        loss: float,
+        lr: float,
+        ms_per_iter: float,
+        tokens_per_sec: float,
+        mfu: float,
+        grad_norm: float | None = None,
+    ):
         self._append(
             {
                 "iter": step,
                 "loss": loss,
                 "lr": lr,
+                "grad_norm": grad_norm,  # the gradient's global norm before clipping: first to look at when a run diverges
                 "ms_per_iter": ms_per_iter,
                 "tokens_per_sec": tokens_per_sec,
                 "mfu": mfu,
