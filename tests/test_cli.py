@@ -2,6 +2,7 @@
 
 import errno
 import json
+import math
 import os
 import pathlib
 import re
@@ -14,6 +15,7 @@ import pytest
 
 import jaxgpt.training.checkpoint as checkpoint_module
 from jaxgpt.cli.bench import bench_main
+from jaxgpt.cli.eval import eval_main
 from jaxgpt.cli.explore import explore_main
 from jaxgpt.cli.prepare import prepare_main
 from jaxgpt.cli.run import run
@@ -140,6 +142,7 @@ MAINS = {
     "prepare.py": prepare_main,
     "bench.py": bench_main,
     "explore.py": explore_main,
+    "eval.py": eval_main,
 }
 
 # Every bad input: (script, what is wrong, flags, the error's words, exit code). The README's table
@@ -152,6 +155,8 @@ BAD_INPUT = [
     ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
     ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
     ("train.py", "a profile that is not START:STOP", ["--profile=20"], "profile='20' must be START:STOP", 2),
+    ("eval.py", "a run folder that does not exist", ["--out_dir={MISSING}"], "does not exist: train first", 2),
+    ("eval.py", "no windows per batch", ["--out_dir={RUN}", "--batch_size=0"], "--batch_size=0 must be >= 1", 2),
     ("explore.py", "an empty text to explore", ["--out_dir={RUN}", "--text="], "--text is empty", 2),
     (
         "explore.py",
@@ -583,3 +588,24 @@ def test_explore_writes_a_page_of_the_runs_attention_and_rewrites_only_its_own(t
         explore_main(["--out_dir", str(out_dir), "--text", "ROMEO", "--output", str(page)]) == 0
     )  # its own: rewritten
     assert '"tokens": ["R", "O", "M", "E", "O"]' in page.read_text()
+
+
+def test_eval_scores_every_token_of_both_splits_and_is_deterministic(trained_run, capsys):
+    from jaxgpt.training.data import Dataset
+    from jaxgpt.training.evaluate import whole_split_loss
+    from jaxgpt.training.restore import restore_model
+
+    out_dir, _ = trained_run
+    assert eval_main(["--out_dir", str(out_dir), "--checkpoint", "latest", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    model, params, _, meta = restore_model(out_dir, "latest")
+    data = Dataset.from_text(pathlib.Path(meta["train"]["data_file"]).read_text())
+    expected = whole_split_loss(model, params, data.val, model.config.block_size, batch_size=7)
+    assert result["iter"] == 30 and result["unit"] == "character"
+    assert result["val"]["loss"] == pytest.approx(expected, rel=1e-5)
+    assert result["val"]["tokens"] == len(data.val) - 1 and result["train"]["tokens"] == len(data.train) - 1
+    assert result["val"]["bits"] == pytest.approx(expected / math.log(2), rel=1e-5)
+    assert eval_main(["--out_dir", str(out_dir), "--checkpoint", "latest", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == result  # the same checkpoint, the same numbers
+    assert eval_main(["--out_dir", str(out_dir), "--checkpoint", "latest"]) == 0
+    assert "val " in capsys.readouterr().out

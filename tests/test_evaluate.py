@@ -35,3 +35,16 @@ def test_whole_split_loss_is_the_mean_over_every_target():
     assert len(losses) == 22
     got = whole_split_loss(model, params, tokens, T, batch_size=2)  # 5 windows in batches of 2: one padded
     assert got == pytest.approx(np.mean(losses), rel=1e-6)
+
+
+def test_split_over_the_devices_the_loss_is_the_same():
+    from jaxgpt.training.sharding import data_mesh
+
+    config = GPTConfig(vocab_size=11, block_size=T, n_layer=1, n_head=1, n_embd=8)
+    model = GPT(config)
+    params = model.init(jax.random.key(0), jnp.zeros((1, T), jnp.int32))["params"]
+    tokens = np.random.default_rng(1).integers(0, 11, size=60)
+    mesh = data_mesh()
+    assert mesh.size == 2  # the suite's two simulated devices
+    on_mesh = whole_split_loss(model, params, tokens, T, batch_size=4, mesh=mesh)
+    assert on_mesh == pytest.approx(whole_split_loss(model, params, tokens, T, batch_size=3), rel=1e-6)

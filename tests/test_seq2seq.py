@@ -147,3 +147,17 @@ def test_the_command_line_trains_and_reports_held_out_accuracy(tmp_path, capsys)
     assert "reverse: exact match on 16 held-out sources: greedy" in output and "beam 2" in output
     assert sum(line.startswith("  '") for line in output.splitlines()) == 5  # five decoded examples
     assert (tmp_path / "metrics.jsonl").exists() and (tmp_path / "20").is_dir()
+
+
+def test_eval_reports_the_runs_exact_match_greedy_and_beam(trained):
+    from jaxgpt.training.restore import restore_run
+    from jaxgpt.training.run_eval import evaluate_run
+    from jaxgpt.training.train_seq2seq import exact_match
+
+    config, _ = trained
+    result = evaluate_run(config.out_dir, "best")
+    restored = restore_run(config.out_dir, "seq2seq", "best")
+    model = Transformer(TransformerConfig(**restored.meta["model"]))
+    greedy, _ = exact_match(model, restored.state.params, TASKS["reverse"], n=500)
+    assert result["task"] == "reverse" and result["n"] == 500 and result["beam_size"] == 4
+    assert result["greedy"] == greedy and 0.0 <= result["beam"] <= 1.0

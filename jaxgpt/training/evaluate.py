@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgpt.training.cross_entropy import cross_entropy
+from jaxgpt.training.sharding import shard_batch
 
 
 def split_windows(tokens: np.ndarray, block_size: int):
@@ -33,8 +34,9 @@ def split_windows(tokens: np.ndarray, block_size: int):
     return x_NxT, y_NxT, np.stack(counted)
 
 
-def whole_split_loss(model, params, tokens: np.ndarray, block_size: int, batch_size: int = 64) -> float:
-    """The mean next-token cross-entropy over every target of `tokens` (float32 logits' loss)."""
+def whole_split_loss(model, params, tokens: np.ndarray, block_size: int, batch_size: int = 64, mesh=None) -> float:
+    """The mean next-token cross-entropy over every target of `tokens` (float32 logits' loss); with
+    a `mesh`, each batch is split over its devices (batch_size a multiple of their number)."""
     x_NxT, y_NxT, counted_NxT = split_windows(tokens, block_size)
     pad = -len(x_NxT) % batch_size  # whole batches: one compiled shape
     x_NxT, y_NxT = np.pad(x_NxT, ((0, pad), (0, 0))), np.pad(y_NxT, ((0, pad), (0, 0)))
@@ -48,5 +50,6 @@ def whole_split_loss(model, params, tokens: np.ndarray, block_size: int, batch_s
     total = 0.0
     for start in range(0, len(x_NxT), batch_size):
         rows = slice(start, start + batch_size)
-        total += float(summed_loss(params, x_NxT[rows], y_NxT[rows], counted_NxT[rows]))
+        batch = (x_NxT[rows], y_NxT[rows], counted_NxT[rows])
+        total += float(summed_loss(params, *(batch if mesh is None else shard_batch(batch, mesh))))
     return total / counted_NxT.sum()
