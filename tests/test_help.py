@@ -6,6 +6,8 @@ import pathlib
 import pytest
 
 from jaxgpt.cli.bench import bench_parser
+from jaxgpt.cli.eval import eval_parser
+from jaxgpt.cli.explore import explore_parser
 from jaxgpt.cli.prepare import prepare_parser
 from jaxgpt.cli.sample import sample_parser
 from jaxgpt.cli.train import train_parser
@@ -20,6 +22,8 @@ PARSERS = {
     "sample.py": sample_parser,
     "train_seq2seq.py": seq2seq_parser,
     "prepare.py": prepare_parser,
+    "eval.py": eval_parser,
+    "explore.py": explore_parser,
     "bench.py": bench_parser,
 }
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from jaxgpt.cli.eval import eval_parser
+from jaxgpt.cli.explore import explore_parser
 from jaxgpt.cli.prepare import prepare_parser
 from jaxgpt.cli.sample import sample_parser
 from jaxgpt.cli.train import train_parser
@@ -68,6 +70,8 @@ PARSERS = {
     "scripts/sample.py": sample_parser,
     "scripts/train_seq2seq.py": seq2seq_parser,
     "scripts/prepare.py": prepare_parser,
+    "scripts/eval.py": eval_parser,
+    "scripts/explore.py": explore_parser,
 }
 
 
