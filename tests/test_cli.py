@@ -74,6 +74,18 @@ def test_training_writes_config_metrics_curve_and_prints_a_sample(trained_run):
     assert [r["iter"] for r in evaluations] == [0, 10, 20, 30]
     assert {"iter", "loss", "lr", "grad_norm", "ms_per_iter", "tokens_per_sec", "mfu"} <= set(steps[0])
     assert all(0 < r["grad_norm"] < 100 for r in steps)  # the global norm before clipping, a real number
+    # the same scalars in TensorBoard, read back with TensorBoard's own reader, and the closing sample
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out_dir / "tensorboard"), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [r["iter"] for r in steps]
+    assert [e.step for e in events.Scalars("eval/val_loss")] == [r["iter"] for r in evaluations]
+    assert {"train/learning_rate", "train/grad_norm", "train/param_norm", "speed/tokens_per_sec", "speed/mfu"} <= set(
+        events.Tags()["scalars"]
+    )
+    sample = events.Tensors("sample/text_summary")[0]
+    assert sample.step == 30 and len(sample.tensor_proto.string_val[0]) > 100
     assert {"iter", "train_loss", "val_loss", "lr"} <= set(evaluations[1])
     assert evaluations[-1]["val_loss"] < evaluations[0]["val_loss"]
     assert (out_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -244,7 +256,7 @@ BAD_INPUT = [
         "train.py",
         "out_dir holds another run",
         ["--data_file={DATA}", "--out_dir={RUN}"],
-        "already holds a run (config.json, metrics.jsonl, loss.png, checkpoints 10, 20, 30): pass --init_from resume to continue it, another --out_dir, or --move_old_run True",
+        "already holds a run (config.json, metrics.jsonl, loss.png, tensorboard, checkpoints 10, 20, 30): pass --init_from resume to continue it, another --out_dir, or --move_old_run True",
         2,
     ),
     (

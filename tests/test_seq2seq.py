@@ -1,6 +1,7 @@
 """The encoder-decoder Transformer trained and decoded: loss, schedule, tasks, greedy and beam search."""
 
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -147,6 +148,13 @@ def test_the_command_line_trains_and_reports_held_out_accuracy(tmp_path, capsys)
     assert "reverse: exact match on 16 held-out sources: greedy" in output and "beam 2" in output
     assert sum(line.startswith("  '") for line in output.splitlines()) == 5  # five decoded examples
     assert (tmp_path / "metrics.jsonl").exists() and (tmp_path / "20").is_dir()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()  # the held-out accuracy at the last iteration, as printed
+    greedy = float(re.search(r"greedy ([\d.]+)%", output).group(1)) / 100
+    assert [(e.step, round(e.value, 4)) for e in events.Scalars("eval/exact_match_greedy")] == [(20, round(greedy, 4))]
+    assert "eval/exact_match_beam2" in events.Tags()["scalars"] and "eval/val_loss" in events.Tags()["scalars"]
 
 
 def test_eval_reports_the_runs_exact_match_greedy_and_beam(trained):

@@ -14,6 +14,7 @@ from jaxgpt.model.config import GPT_PRESETS, GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.distributed import initialize, is_main_process
+from jaxgpt.training.metrics import MetricsLog
 from jaxgpt.training.recipes import FINETUNE_RECIPE, TRAIN_RECIPES, default_preset
 from jaxgpt.training.train_gpt import train
 
@@ -101,8 +102,12 @@ def train_main(argv: list[str]) -> int:
         temperature=0.8,
         top_k=200,
     )
+    sample = result.tokenizer.decode(tokens[0])
     print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
-    print(result.tokenizer.decode(tokens[0]))
+    print(sample)
+    log = MetricsLog(train_config.out_dir)  # the sample in TensorBoard too, at the last iteration
+    log.tensorboard.text("sample", sample, int(result.state.step))
+    log.close()
     return 0
 
 

@@ -9,6 +9,8 @@ from jaxgpt.errors import InputError
 from jaxgpt.model.config import TRANSFORMER_PRESETS, TransformerConfig
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.distributed import is_main_process
+from jaxgpt.training.metrics import MetricsLog
 from jaxgpt.training.recipes import SEQ2SEQ_RECIPE
 from jaxgpt.training.tasks import TASKS
 from jaxgpt.training.train_seq2seq import exact_match, train_seq2seq
@@ -77,6 +79,11 @@ def seq2seq_main(argv: list[str]) -> int:
         f"{result.task.name}: exact match on {args.num_examples} held-out sources: greedy {100 * greedy:.1f}%, "
         f"beam {args.beam_size} {100 * beam:.1f}%"
     )
+    if is_main_process():  # the held-out accuracy in TensorBoard too, at the last iteration
+        log = MetricsLog(config.out_dir)
+        log.tensorboard.scalar("eval/exact_match_greedy", greedy, int(result.state.step))
+        log.tensorboard.scalar(f"eval/exact_match_beam{args.beam_size}", beam, int(result.state.step))
+        log.close()
     for source, expected, decoded in examples[:5]:
         print(f"  {source!r} -> {decoded!r} ({'right' if decoded == expected else f'expected {expected!r}'})")
     return 0

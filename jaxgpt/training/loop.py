@@ -111,6 +111,7 @@ def training_loop(
             save(step, losses, sampler_state)
         if log:
             log.plot()
+            log.close()
         checkpoints.wait()
         if step >= config.max_iters:
             return TrainingInterrupted(
@@ -151,9 +152,18 @@ def training_loop(
         t_last, step_last = now, logged_step
         tokens_per_sec = task.tokens_per_iter / seconds_per_iter
         mfu = flops_per_iter / seconds_per_iter / peak
-        grad_norm = float(metrics["grad_norm"])
+        grad_norm, param_norm = float(metrics["grad_norm"]), float(metrics["param_norm"])
         if log:
-            log.step(logged_step, loss, float(metrics["lr"]), 1000 * seconds_per_iter, tokens_per_sec, mfu, grad_norm)
+            log.step(
+                logged_step,
+                loss,
+                float(metrics["lr"]),
+                1000 * seconds_per_iter,
+                tokens_per_sec,
+                mfu,
+                grad_norm,
+                param_norm,
+            )
         bar.set_postfix(
             loss=f"{loss:.4f}",
             gnorm=f"{grad_norm:.3g}",
@@ -216,6 +226,7 @@ def training_loop(
         say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
     if log:
         log.plot()
+        log.close()
     if writing:
         checkpoints.wait()
         checkpoints.close()

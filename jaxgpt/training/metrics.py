@@ -1,5 +1,5 @@
 """What training writes for people: metrics.jsonl (one JSON object per logged step or
-evaluation) and loss.png (the curves so far, redrawn after an evaluation at most every
+evaluation), the same scalars as TensorBoard events (`tensorboard/`, see tensorboard.py) and loss.png (the curves so far, redrawn after an evaluation at most every
 `plot_every` seconds, and when training ends).
 
 The file is one history: a resumed run first drops the records past the step it restored (those
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from jaxgpt.atomic import write_atomically
 from jaxgpt.errors import reported_os_errors
 from jaxgpt.plotting import new_figure, save_png
+from jaxgpt.training.tensorboard import TensorBoardWriter
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,10 +32,13 @@ class MetricsLog:
         self.path = self.out_dir / "metrics.jsonl"
         self.plot_every = plot_every  # seconds: drawing takes ~0.3 s, too long to repeat every few steps
         self._plotted_at = -math.inf
+        self.tensorboard = TensorBoardWriter(out_dir)
 
     def _append(self, record: dict) -> None:
         with reported_os_errors(f"write {self.path}", _RESUME), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+        with reported_os_errors(f"write {self.tensorboard.path}", _RESUME):
+            self.tensorboard.record(record)
 
     def step(
         self,
@@ -45,6 +49,7 @@ class MetricsLog:
         tokens_per_sec: float,
         mfu: float,
         grad_norm: float | None = None,
+        param_norm: float | None = None,
     ):
         self._append(
             {
@@ -52,6 +57,7 @@ class MetricsLog:
                 "loss": loss,
                 "lr": lr,
                 "grad_norm": grad_norm,  # the gradient's global norm before clipping: first to look at when a run diverges
+                "param_norm": param_norm,  # the parameters' global norm
                 "ms_per_iter": ms_per_iter,
                 "tokens_per_sec": tokens_per_sec,
                 "mfu": mfu,
@@ -62,6 +68,10 @@ class MetricsLog:
         self._append({"iter": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
         if time.monotonic() - self._plotted_at >= self.plot_every:
             self.plot()
+
+    def close(self) -> None:
+        """Write out TensorBoard's buffered events (the JSON lines are written at once)."""
+        self.tensorboard.close()
 
     def plot(self) -> None:
         with reported_os_errors(f"write {self.out_dir / 'loss.png'}", _RESUME):
@@ -88,6 +98,7 @@ class MetricsLog:
         kept = [record for record in self.records() if record["iter"] <= step]
         write_atomically(self.path, "".join(json.dumps(record) + "\n" for record in kept))
         self.plot()
+        self.tensorboard.purge_after(step)  # and TensorBoard's events of those steps
 
 
 def plot_losses(records: list[dict], path=None) -> Figure:

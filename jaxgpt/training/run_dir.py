@@ -25,7 +25,7 @@ from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.metrics import MetricsLog
 
 CONFIG = "config.json"
-RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png", "profile")  # profile: --profile's traces
+RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png", "tensorboard", "profile")  # profile: --profile's traces
 # the script that trains (and resumes) each kind of run
 TRAINERS = {"gpt": "scripts/train.py", "seq2seq": "scripts/train_seq2seq.py"}
 WHAT = {"gpt": "a GPT run", "seq2seq": "an encoder-decoder (seq2seq) run"}

@@ -46,7 +46,12 @@ def make_train_step(
         new_state = state.replace(
             step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
         )
-        metrics = {"loss": loss, "lr": schedule(state.step), "grad_norm": optax.tree.norm(grads)}
+        metrics = {
+            "loss": loss,
+            "lr": schedule(state.step),
+            "grad_norm": optax.tree.norm(grads),
+            "param_norm": optax.tree.norm(new_state.params),
+        }
         return new_state, metrics
 
     def train_step_on_tuple(state: TrainState, batch_AxB: tuple):
