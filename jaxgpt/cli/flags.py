@@ -38,7 +38,7 @@ HELP = {
     "grad_clip": "clip gradients to this global norm; 0 turns clipping off",
     "decay_lr": "True: warm up, then follow lr_schedule; False: constant learning_rate",
     "lr_schedule": "cosine: to min_lr at lr_decay_iters (nanoGPT); noam: inverse square root (2017 paper)",
-    "warmup_iters": "iterations of linear warmup from 0",
+    "warmup_iters": "iterations of linear warmup, nanoGPT's: learning_rate * (it + 1) / (warmup_iters + 1)",
     "lr_decay_iters": "the cosine schedule reaches min_lr here (about max_iters)",
     "min_lr": "the learning rate at the end of the cosine (about learning_rate / 10)",
     "dtype": "compute dtype; bfloat16 keeps float32 master weights",
@@ -52,6 +52,10 @@ HELP = {
     "profile": "START:STOP, e.g. 10:20: a jax.profiler trace of those iterations in out_dir/profile, for "
     "Perfetto or TensorBoard",
     "compilation_cache": "keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit) so later runs start faster",
+    "wandb_log": 'also log the metrics to Weights & Biases (needs pip install -e ".[wandb]"; WANDB_MODE=offline '
+    "keeps the run on disk)",
+    "wandb_project": "the Weights & Biases project",
+    "wandb_run_name": "the Weights & Biases run's name (default: the out_dir's name)",
     # GPTConfig and TransformerConfig
     "block_size": "context length: the longest sequence the model sees",
     "n_layer": "transformer blocks",

@@ -4,6 +4,7 @@ and imports nothing of the project but the errors (paths are checked by the trai
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 
 import jax.numpy as jnp
 
@@ -52,6 +53,9 @@ class TrainConfig:
     compilation_cache: bool = (
         True  # the scripts keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
     )
+    wandb_log: bool = False  # also log to Weights & Biases (nanoGPT's flags; pip install -e ".[wandb]")
+    wandb_project: str = "jaxgpt"
+    wandb_run_name: str | None = None  # default: the out_dir's name
 
     def __post_init__(self):
         positive = ("eval_interval", "log_interval", "eval_iters", "gradient_accumulation_steps", "batch_size")
@@ -89,6 +93,8 @@ class TrainConfig:
                 raise InputError(f"profile={self.profile!r} ends past max_iters={self.max_iters}: trace earlier steps")
         if self.dtype not in DTYPES:
             raise InputError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if self.wandb_log and importlib.util.find_spec("wandb") is None:
+            raise InputError('wandb_log=True needs the wandb package: pip install -e ".[wandb]" (or pip install wandb)')
 
     @property
     def profile_steps(self) -> tuple[int, int] | None:

@@ -27,18 +27,21 @@ _RESUME = "free some disk space (or fix the folder's permissions) and resume wit
 
 
 class MetricsLog:
-    def __init__(self, out_dir, plot_every: float = 10.0):
+    def __init__(self, out_dir, plot_every: float = 10.0, wandb=None):
         self.out_dir = pathlib.Path(out_dir)
         self.path = self.out_dir / "metrics.jsonl"
         self.plot_every = plot_every  # seconds: drawing takes ~0.3 s, too long to repeat every few steps
         self._plotted_at = -math.inf
         self.tensorboard = TensorBoardWriter(out_dir)
+        self.wandb = wandb  # a WandbWriter with --wandb_log, else None
 
     def _append(self, record: dict) -> None:
         with reported_os_errors(f"write {self.path}", _RESUME), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
         with reported_os_errors(f"write {self.tensorboard.path}", _RESUME):
             self.tensorboard.record(record)
+        if self.wandb is not None:
+            self.wandb.record(record)
 
     def step(
         self,
@@ -70,8 +73,11 @@ class MetricsLog:
             self.plot()
 
     def close(self) -> None:
-        """Write out TensorBoard's buffered events (the JSON lines are written at once)."""
+        """Write out TensorBoard's buffered events (the JSON lines are written at once) and end the W&B run."""
         self.tensorboard.close()
+        if self.wandb is not None:
+            self.wandb.close()
+            self.wandb = None
 
     def plot(self) -> None:
         with reported_os_errors(f"write {self.out_dir / 'loss.png'}", _RESUME):

@@ -25,7 +25,7 @@ from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.metrics import MetricsLog
 
 CONFIG = "config.json"
-RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png", "tensorboard", "profile")  # profile: --profile's traces
+RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png", "tensorboard", "wandb", "profile")  # profile: --profile's traces
 # the script that trains (and resumes) each kind of run
 TRAINERS = {"gpt": "scripts/train.py", "seq2seq": "scripts/train_seq2seq.py"}
 WHAT = {"gpt": "a GPT run", "seq2seq": "an encoder-decoder (seq2seq) run"}
@@ -205,7 +205,14 @@ class RunDir:
         _all_processes_here("jaxgpt-started")
         # opened by every process (orbax's manager is collective) once the folder is as it will stay
         checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
-        return RunFiles(checkpoints, MetricsLog(self.path) if is_main_process() else None)
+        if not is_main_process():
+            return RunFiles(checkpoints, None)
+        wandb = None
+        if config.wandb_log:
+            from jaxgpt.training.wandb_log import WandbWriter
+
+            wandb = WandbWriter(self.path, config.wandb_project, config.wandb_run_name, run_config)
+        return RunFiles(checkpoints, MetricsLog(self.path, wandb=wandb))
 
     def _make_the_run_folder(self, run_config: dict, move_old_run: bool, echo, restored: Restored | None) -> None:
         if move_old_run and restored is None and self.run_contents():
