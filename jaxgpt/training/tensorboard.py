@@ -9,7 +9,7 @@ appears once."""
 from __future__ import annotations
 
 import pathlib
-import uuid
+import time
 
 # metrics.jsonl's keys -> TensorBoard's tags
 TAGS = {
@@ -35,8 +35,9 @@ class TensorBoardWriter:
         if self._writer is None:
             from tensorboardX import SummaryWriter
 
-            # a suffix of its own: two writers opened within one second must not share a file name
-            suffix = f".{uuid.uuid4().hex[:8]}"
+            # a suffix of its own, in the order of opening: two writers opened within one second must
+            # neither share a file name nor be read in the wrong order (TensorBoard reads files by name)
+            suffix = f".{time.time_ns()}"
             self._writer = SummaryWriter(
                 str(self.path), purge_step=self.purge_step, flush_secs=10, filename_suffix=suffix
             )
