@@ -20,6 +20,12 @@ def eval_parser() -> OneLineErrorParser:
     add("--out_dir", default="out-shakespeare-char", help="the training run's folder (default: %(default)s)")
     add("--checkpoint", default="best", help="best, latest, or an iteration number (default: %(default)s)")
     add("--batch_size", type=int, default=64, help="windows per batch, >= 1 (default: %(default)s)")
+    add(
+        "--data_file",
+        default=None,
+        help="a copy of the text the run was trained on, when its dataset is not in $JAXGPT_CACHE_DIR "
+        "(default: the run's own)",
+    )
     add("--json", action="store_true", help="print the numbers as one JSON object (default: a table)")
     return parser
 
@@ -29,7 +35,7 @@ def eval_main(argv: list[str]) -> int:
     if args.batch_size < 1:
         raise InputError(f"--batch_size={args.batch_size} must be >= 1")
     checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
-    result = evaluate_run(args.out_dir, checkpoint, args.batch_size)
+    result = evaluate_run(args.out_dir, checkpoint, args.batch_size, args.data_file)
     if args.json:
         print(json.dumps(result))
     elif "task" in result:

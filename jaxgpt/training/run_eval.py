@@ -24,12 +24,14 @@ from jaxgpt.training.train_gpt import load_data
 from jaxgpt.training.train_seq2seq import exact_match
 
 
-def evaluate_gpt_run(out_dir, checkpoint: str | int = "best", batch_size: int = 64) -> dict:
-    """{iter, unit, train/val: {loss, perplexity, bits, tokens}} of a GPT run's checkpoint."""
+def evaluate_gpt_run(out_dir, checkpoint: str | int = "best", batch_size: int = 64, data_file=None) -> dict:
+    """{iter, unit, train/val: {loss, perplexity, bits, tokens}} of a GPT run's checkpoint, on the
+    run's own data (or `data_file`, a copy of the text it was trained on)."""
     mesh = data_mesh()
     model, params, tokenizer, meta = restore_model(out_dir, checkpoint, mesh)
     batch_size = -(-batch_size // mesh.size) * mesh.size  # a multiple of the devices: each takes a share
-    data = load_data(TrainConfig(**meta["train"]), tokenizer)
+    train_config = meta["train"] if data_file is None else {**meta["train"], "data_file": str(data_file)}
+    data = load_data(TrainConfig(**train_config), tokenizer)
     unit = "character" if isinstance(tokenizer, CharTokenizer) else "token"
     result = {"iter": meta["iter"], "unit": unit}
     for split in ("train", "val"):
@@ -54,7 +56,7 @@ def evaluate_seq2seq_run(out_dir, checkpoint: str | int = "best", n: int = 500, 
     return {"iter": meta["iter"], "task": meta["task"], "n": n, "greedy": greedy, "beam": beam, "beam_size": beam_size}
 
 
-def evaluate_run(out_dir, checkpoint: str | int = "best", batch_size: int = 64) -> dict:
+def evaluate_run(out_dir, checkpoint: str | int = "best", batch_size: int = 64, data_file=None) -> dict:
     """`evaluate_gpt_run` or `evaluate_seq2seq_run`, as the run folder's config.json says."""
     run = RunDir(out_dir)
     config = run.read_config() if run.path.is_dir() else None  # a missing folder: restore says so in one line
@@ -62,4 +64,4 @@ def evaluate_run(out_dir, checkpoint: str | int = "best", batch_size: int = 64) 
         config = {}
     if config.get("kind", "gpt") == "seq2seq":
         return evaluate_seq2seq_run(out_dir, checkpoint)
-    return evaluate_gpt_run(out_dir, checkpoint, batch_size)
+    return evaluate_gpt_run(out_dir, checkpoint, batch_size, data_file)
