@@ -64,9 +64,9 @@ def tokens():
 
 
 def batches(tokens, config: TrainConfig):
-    """STEPS batches [A, B, T] of inputs and targets, drawn once: both sides take exactly these."""
+    """max_iters batches [A, B, T] of inputs and targets, drawn once: both sides take exactly these."""
     sampler = BatchSampler(tokens, MODEL.block_size, seed=config.seed)
-    return [sampler.sample(config.gradient_accumulation_steps, config.batch_size) for _ in range(STEPS)]
+    return [sampler.sample(config.gradient_accumulation_steps, config.batch_size) for _ in range(config.max_iters)]
 
 
 def torch_twin(params) -> GPT2LMHeadModel:
@@ -131,14 +131,16 @@ def train_both(tokens, config: TrainConfig):
     )
 
 
-@pytest.mark.parametrize("accumulation", [1, 2])
-def test_every_step_loss_and_the_final_weights_equal_the_pytorch_twin(tokens, accumulation):
-    config = dataclasses.replace(RECIPE, gradient_accumulation_steps=accumulation)
+@pytest.mark.parametrize("accumulation, steps", [(1, STEPS), (2, STEPS // 2)])  # accumulation: half as many steps
+def test_every_step_loss_and_the_final_weights_equal_the_pytorch_twin(tokens, accumulation, steps):
+    config = dataclasses.replace(
+        RECIPE, gradient_accumulation_steps=accumulation, max_iters=steps, lr_decay_iters=steps
+    )
     ours, theirs, params, twin, _, clipped = train_both(tokens, config)
-    assert 0 < clipped < STEPS  # clipping both on and off within the run: both branches compared
+    assert 0 < clipped < steps  # clipping both on and off within the run: both branches compared
     assert ours[-1] < ours[0] - 0.5  # it learned: the comparison is not of two flat lines
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
-    print(f"largest relative loss difference over {STEPS} steps: {np.max(np.abs(ours / theirs - 1)):.2e}")
+    print(f"largest relative loss difference over {steps} steps: {np.max(np.abs(ours / theirs - 1)):.2e}")
     expected = to_hf_state_dict(params, MODEL)
     for key, value in twin.state_dict().items():
         if key not in expected:
@@ -150,7 +152,7 @@ def test_every_step_loss_and_the_final_weights_equal_the_pytorch_twin(tokens, ac
             # that differ. Compared by size only; the query and value biases exactly.
             C = MODEL.n_embd
             key_bias_twin, key_bias_ours = value[C : 2 * C], want[C : 2 * C]
-            bound = sum(nanogpt_lr(it, config) for it in range(STEPS)) + 0.02
+            bound = sum(nanogpt_lr(it, config) for it in range(steps)) + 0.02
             assert np.abs(key_bias_twin).max() < bound and np.abs(key_bias_ours).max() < bound
             value[C : 2 * C] = want[C : 2 * C] = 0.0
         np.testing.assert_allclose(value, want, rtol=1e-4, atol=1e-4, err_msg=key)
