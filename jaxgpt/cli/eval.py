@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.cli.flags import OneLineErrorParser, parse_checkpoint
 from jaxgpt.errors import InputError
 from jaxgpt.training.run_eval import evaluate_run
 
@@ -34,7 +34,7 @@ def eval_main(argv: list[str]) -> int:
     args = eval_parser().parse_args(argv)
     if args.batch_size < 1:
         raise InputError(f"--batch_size={args.batch_size} must be >= 1")
-    checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
+    checkpoint = parse_checkpoint(args.checkpoint)
     result = evaluate_run(args.out_dir, checkpoint, args.batch_size, args.data_file)
     if args.json:
         print(json.dumps(result))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.cli.flags import OneLineErrorParser, parse_checkpoint
 from jaxgpt.errors import InputError
 from jaxgpt.study.explorer import GENERATOR, write_attention_explorer
 from jaxgpt.training.restore import restore_model
@@ -36,9 +36,8 @@ def explore_main(argv: list[str]) -> int:
     output = pathlib.Path(args.output) if args.output else pathlib.Path(args.out_dir) / "explorer.html"
     if output.exists() and GENERATOR not in output.read_text(encoding="utf-8", errors="replace")[:2000]:
         raise InputError(f"{output} exists and is not a page explore.py wrote: choose another --output")
-    checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
+    checkpoint = parse_checkpoint(args.checkpoint)
     model, params, tokenizer, _ = restore_model(args.out_dir, checkpoint)
-    tokenizer.encode(args.text)  # characters the model never saw: a one-line InputError now, before any work
     path = write_attention_explorer(output, model, params, tokenizer, args.text)
     print(f"wrote {path}: open it in a browser (no server needed)")
     return 0

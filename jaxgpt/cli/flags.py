@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from jaxgpt.errors import InputError
 from jaxgpt.model.config import ACTIVATIONS, ATTENTION_IMPLEMENTATIONS, POSITIONS
 from jaxgpt.model.pretrained import GPT2_REPOS
 from jaxgpt.training.config import DROPOUT_RNGS, DTYPES, LR_SCHEDULES, TrainConfig
@@ -95,6 +96,15 @@ def parse_bool(text: str) -> bool:
     if text.lower() in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+
+
+def parse_checkpoint(text: str) -> str | int:
+    """--checkpoint's value: "best", "latest" or an iteration number; anything else a one-line error."""
+    if text.isdigit():
+        return int(text)
+    if text not in ("best", "latest"):
+        raise InputError(f"--checkpoint={text!r} must be best, latest or an iteration number")
+    return text
 
 
 _TYPES = {"int": int, "float": float, "bool": parse_bool, "str": str, "str | None": str}

@@ -6,7 +6,7 @@ import pathlib
 
 import jax
 
-from jaxgpt.cli.flags import OneLineErrorParser, parse_bool
+from jaxgpt.cli.flags import OneLineErrorParser, parse_bool, parse_checkpoint
 from jaxgpt.decoding.generate import check_sampling, generate
 from jaxgpt.errors import InputError
 from jaxgpt.model.gpt import GPT
@@ -88,9 +88,7 @@ def sample_main(argv: list[str]) -> int:
         raise InputError(f"--num_samples={args.num_samples} must be >= 1")
     check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)
     start = _read_prompt(args.start)
-    checkpoint = int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint
-    if checkpoint not in ("best", "latest") and not isinstance(checkpoint, int):
-        raise InputError(f"--checkpoint={args.checkpoint!r} must be best, latest or an iteration number")
+    checkpoint = parse_checkpoint(args.checkpoint)
     if args.init_from == "resume":
         model, params, tokenizer, meta = restore_model(args.out_dir, checkpoint)
         val_loss = "" if meta.get("val_loss") is None else f" (val loss {meta['val_loss']:.4f})"

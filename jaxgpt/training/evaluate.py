@@ -10,6 +10,8 @@ token but the first is a target exactly once.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,6 +36,12 @@ def split_windows(tokens: np.ndarray, block_size: int):
     return x_NxT, y_NxT, np.stack(counted)
 
 
+@functools.partial(jax.jit, static_argnums=0)  # one compilation per model and batch shape: every split reuses it
+def _summed_loss(model, params, x_BxT, y_BxT, counted_BxT):
+    losses_BxT = cross_entropy(model.apply({"params": params}, x_BxT), y_BxT)
+    return jnp.sum(jnp.where(counted_BxT, losses_BxT, 0.0))
+
+
 def whole_split_loss(model, params, tokens: np.ndarray, block_size: int, batch_size: int = 64, mesh=None) -> float:
     """The mean next-token cross-entropy over every target of `tokens` (float32 logits' loss); with
     a `mesh`, each batch is split over its devices (batch_size a multiple of their number)."""
@@ -42,14 +50,9 @@ def whole_split_loss(model, params, tokens: np.ndarray, block_size: int, batch_s
     x_NxT, y_NxT = np.pad(x_NxT, ((0, pad), (0, 0))), np.pad(y_NxT, ((0, pad), (0, 0)))
     counted_NxT = np.pad(counted_NxT, ((0, pad), (0, 0)))
 
-    @jax.jit
-    def summed_loss(params, x_BxT, y_BxT, counted_BxT):
-        losses_BxT = cross_entropy(model.apply({"params": params}, x_BxT), y_BxT)
-        return jnp.sum(jnp.where(counted_BxT, losses_BxT, 0.0))
-
     total = 0.0
     for start in range(0, len(x_NxT), batch_size):
         rows = slice(start, start + batch_size)
         batch = (x_NxT[rows], y_NxT[rows], counted_NxT[rows])
-        total += float(summed_loss(params, *(batch if mesh is None else shard_batch(batch, mesh))))
+        total += float(_summed_loss(model, params, *(batch if mesh is None else shard_batch(batch, mesh))))
     return total / counted_NxT.sum()

@@ -1,6 +1,7 @@
 """What training writes for people: metrics.jsonl (one JSON object per logged step or
-evaluation), the same scalars as TensorBoard events (`tensorboard/`, see tensorboard.py) and loss.png (the curves so far, redrawn after an evaluation at most every
-`plot_every` seconds, and when training ends).
+evaluation), the same scalars as TensorBoard events (`tensorboard/`, see tensorboard.py) and
+loss.png (the curves so far, redrawn after an evaluation at most every `plot_every` seconds, and
+when training ends).
 
 The file is one history: a resumed run first drops the records past the step it restored (those
 steps are trained again), rewriting the file atomically, so no step appears twice. A line cut

@@ -59,9 +59,7 @@ def evaluate_seq2seq_run(out_dir, checkpoint: str | int = "best", n: int = 500, 
 def evaluate_run(out_dir, checkpoint: str | int = "best", batch_size: int = 64, data_file=None) -> dict:
     """`evaluate_gpt_run` or `evaluate_seq2seq_run`, as the run folder's config.json says."""
     run = RunDir(out_dir)
-    config = run.read_config() if run.path.is_dir() else None  # a missing folder: restore says so in one line
-    if config is None:
-        config = {}
+    config = (run.read_config() if run.path.is_dir() else None) or {}  # a missing folder: restore says so
     if config.get("kind", "gpt") == "seq2seq":
         return evaluate_seq2seq_run(out_dir, checkpoint)
     return evaluate_gpt_run(out_dir, checkpoint, batch_size, data_file)

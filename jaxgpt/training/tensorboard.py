@@ -25,6 +25,11 @@ TAGS = {
 }
 
 
+def tagged_scalars(record: dict) -> dict:
+    """The numbers of one metrics.jsonl record under their TensorBoard tags (None values left out)."""
+    return {TAGS[key]: value for key, value in record.items() if key in TAGS and isinstance(value, (int, float))}
+
+
 class TensorBoardWriter:
     def __init__(self, out_dir, purge_step: int | None = None):
         self.path = pathlib.Path(out_dir) / "tensorboard"
@@ -45,10 +50,8 @@ class TensorBoardWriter:
 
     def record(self, record: dict) -> None:
         """One line of metrics.jsonl as scalars at its "iter"."""
-        step = record["iter"]
-        for key, value in record.items():
-            if key in TAGS and isinstance(value, (int, float)):
-                self._open().add_scalar(TAGS[key], value, step)
+        for tag, value in tagged_scalars(record).items():
+            self._open().add_scalar(tag, value, record["iter"])
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         self._open().add_scalar(tag, value, step)

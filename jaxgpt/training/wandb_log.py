@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pathlib
 
-from jaxgpt.training.tensorboard import TAGS
+from jaxgpt.training.tensorboard import tagged_scalars
 
 
 class WandbWriter:
@@ -19,7 +19,7 @@ class WandbWriter:
 
     def record(self, record: dict) -> None:
         """One line of metrics.jsonl, at its "iter"."""
-        scalars = {TAGS[key]: value for key, value in record.items() if key in TAGS and isinstance(value, (int, float))}
+        scalars = tagged_scalars(record)
         if scalars:
             self.run.log(scalars, step=record["iter"])
 
