@@ -1,5 +1,7 @@
 """Small helpers shared by the tests: float64 copies and one tolerance rule."""
 
+import math
+
 import jax
 import numpy as np
 
@@ -16,6 +18,16 @@ def f64(tree):
 
 def assert_close(actual, expected, tol=TOL):
     np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), rtol=tol, atol=tol)
+
+
+def nanogpt_lr(it, learning_rate, warmup_iters, lr_decay_iters, min_lr):
+    """nanoGPT's get_lr, as its train.py writes it: linear warmup to learning_rate, then cosine to min_lr."""
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if it > lr_decay_iters:
+        return min_lr
+    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
 
 
 def random_mask(rng, shape, keep=0.7):

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import nanogpt_lr
 
 import jaxgpt.training.loop as loop_module
 from jaxgpt import GPT, GPTConfig
@@ -56,22 +57,12 @@ def tiny_train_config(tmp_path, shakespeare_path, **overrides):
     return TrainConfig(**{**fields, **overrides})
 
 
-def nanogpt_lr(it, learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4):
-    """nanoGPT's get_lr, written out."""
-    if it < warmup_iters:
-        return learning_rate * (it + 1) / (warmup_iters + 1)
-    if it > lr_decay_iters:
-        return min_lr
-    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
-
-
 def test_schedule_is_linear_warmup_then_cosine_to_min_lr():
     schedule = learning_rate_schedule(
         TrainConfig(learning_rate=1e-3, warmup_iters=100, lr_decay_iters=2000, min_lr=1e-4)
     )
     for it in [0, 1, 50, 100, 101, 700, 1999, 2000, 2500]:
-        assert float(schedule(it)) == pytest.approx(nanogpt_lr(it), rel=1e-5, abs=1e-9)
+        assert float(schedule(it)) == pytest.approx(nanogpt_lr(it, 1e-3, 100, 2000, 1e-4), rel=1e-5, abs=1e-9)
     constant = learning_rate_schedule(TrainConfig(learning_rate=1e-3, decay_lr=False))
     assert float(constant(0)) == float(constant(5000)) == pytest.approx(1e-3)
 

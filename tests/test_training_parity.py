@@ -8,7 +8,6 @@ micro-batches. Both take the same batches of tiny Shakespeare, in float32 on the
 the shakespeare-char-cpu recipe at a smaller width (biases on: GPT-2 has them)."""
 
 import dataclasses
-import math
 import pathlib
 
 import jax
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import nanogpt_lr
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from jaxgpt.model.config import GPTConfig
@@ -45,14 +45,8 @@ RECIPE = TrainConfig(
 )
 
 
-def nanogpt_lr(it: int, c: TrainConfig) -> float:
-    """nanoGPT's get_lr, as its train.py writes it."""
-    if it < c.warmup_iters:
-        return c.learning_rate * (it + 1) / (c.warmup_iters + 1)
-    if it > c.lr_decay_iters:
-        return c.min_lr
-    ratio = (it - c.warmup_iters) / (c.lr_decay_iters - c.warmup_iters)
-    return c.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (c.learning_rate - c.min_lr)
+def schedule_lr(it: int, c: TrainConfig) -> float:
+    return nanogpt_lr(it, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +104,7 @@ def train_both(tokens, config: TrainConfig):
         state, metrics = step(state, x_AxBxT, y_AxBxT)
         ours.append(metrics["loss"])
         for group in twin_opt.param_groups:
-            group["lr"] = nanogpt_lr(it, config)
+            group["lr"] = schedule_lr(it, config)
         loss_sum = 0.0
         for a in range(A):  # nanoGPT's accumulation: loss / A, gradients summed
             loss = twin_loss(twin, x_AxBxT[a], y_AxBxT[a])
@@ -152,7 +146,7 @@ def test_every_step_loss_and_the_final_weights_equal_the_pytorch_twin(tokens, ac
             # that differ. Compared by size only; the query and value biases exactly.
             C = MODEL.n_embd
             key_bias_twin, key_bias_ours = value[C : 2 * C], want[C : 2 * C]
-            bound = sum(nanogpt_lr(it, config) for it in range(steps)) + 0.02
+            bound = sum(schedule_lr(it, config) for it in range(steps)) + 0.02
             assert np.abs(key_bias_twin).max() < bound and np.abs(key_bias_ours).max() < bound
             value[C : 2 * C] = want[C : 2 * C] = 0.0
         np.testing.assert_allclose(value, want, rtol=1e-4, atol=1e-4, err_msg=key)
