@@ -118,7 +118,9 @@ def test_beam_search_finds_targets_at_least_as_likely_as_greedy(model_and_source
 
 def test_short_training_lowers_the_loss_and_resumes(trained):
     config, result = trained
-    assert result.last_losses["val"] < math.log(TASKS["reverse"].tgt_vocab_size) - 0.5  # from ~2.6 at init
+    # from ~2.6 at init to a plateau near 2.0-2.1 at step 300, where rounding differences between
+    # XLA releases move the end point (jax 0.10: 2.03, jax 0.7: 2.10); a model that learns nothing stays at 2.56
+    assert result.last_losses["val"] < math.log(TASKS["reverse"].tgt_vocab_size) - 0.4
     resumed = train_seq2seq(
         TrainConfig(**{**config.__dict__, "init_from": "resume", "max_iters": 310}),
         progress=False,
