@@ -165,7 +165,7 @@ BAD_INPUT = [
     ("train.py", "a value of the wrong type", ["--n_layer=two"], "argument --n_layer: invalid int value: 'two'", 2),
     ("train.py", "a boolean that is not True or False", ["--bias=maybe"], "expected True or False, got 'maybe'", 2),
     ("train.py", "an unknown preset", ["--preset=gpt5"], "argument --preset: invalid choice: 'gpt5'", 2),
-    ("train.py", "a value outside a flag's choices", ["--dtype=float16"], "argument --dtype: invalid choice", 2),
+    ("train.py", "a value outside a flag's choices", ["--dtype=float64"], "argument --dtype: invalid choice", 2),
     ("train.py", "a profile that is not START:STOP", ["--profile=20"], "profile='20' must be START:STOP", 2),
     ("eval.py", "a run folder that does not exist", ["--out_dir={MISSING}"], "does not exist: train first", 2),
     ("eval.py", "no windows per batch", ["--out_dir={RUN}", "--batch_size=0"], "--batch_size=0 must be >= 1", 2),

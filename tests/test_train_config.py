@@ -33,7 +33,7 @@ BAD = [
     ({"grad_clip": -1.0}, "grad_clip=-1.0 must be >= 0"),
     ({"peak_flops": -1.0}, "peak_flops=-1.0 must be >= 0"),
     ({"dropout_rng": "philox"}, "dropout_rng='philox' is not one of threefry2x32, rbg, unsafe_rbg"),
-    ({"dtype": "float16"}, "dtype='float16' is not one of float32, bfloat16"),
+    ({"dtype": "float64"}, "dtype='float64' is not one of auto, float32, bfloat16, float16"),
 ]
 
 

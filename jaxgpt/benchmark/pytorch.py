@@ -37,8 +37,8 @@ def _torch_device_and_autocast(dtype: str):
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype == "bfloat16":
-        return device, lambda: torch.autocast(device, dtype=torch.bfloat16)
+    if dtype in ("bfloat16", "float16"):
+        return device, lambda: torch.autocast(device, dtype=getattr(torch, dtype))
     return device, contextlib.nullcontext
 
 
@@ -110,14 +110,19 @@ def time_torch_train_step(
         torch.randint(0, model_config.vocab_size, (2, A, B, T), generator=generator).to(device) for _ in range(4)
     ]
 
+    # float16 as nanoGPT trains it: a GradScaler (disabled, a no-op, for the other dtypes)
+    scaler = torch.amp.GradScaler(device, enabled=train_config.dtype == "float16")
+
     def step(batch):
         for x, y in zip(batch[0], batch[1]):
             with autocast():
                 loss = loss_of(x, y) / A
-            loss.backward()
+            scaler.scale(loss).backward()
         if train_config.grad_clip > 0:
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         optimizer.zero_grad(set_to_none=True)
 
     for i in range(2):  # with compile, the first step compiles

@@ -24,6 +24,7 @@ from jaxgpt.training.loss import language_model_loss
 from jaxgpt.training.metrics import MetricsLog
 from jaxgpt.training.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
 from jaxgpt.training.optimizer import make_optimizer
+from jaxgpt.training.precision import resolve_dtype
 from jaxgpt.training.run_dir import RunFiles
 from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.training.state import init_train_state
@@ -48,7 +49,8 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
     on random tokens, after one compiling step."""
     model, optimizer, mesh = GPT(model_config), make_optimizer(train_config), data_mesh()
     T = model_config.block_size
-    state = shard_state(init_train_state(model, optimizer, 0, (np.zeros((1, T), np.int32),)), mesh)
+    inputs, dtype = (np.zeros((1, T), np.int32),), resolve_dtype(train_config.dtype)
+    state = shard_state(init_train_state(model, optimizer, 0, inputs, dtype=dtype), mesh)
     step = make_train_step(
         language_model_loss(model, train_config),
         optimizer,

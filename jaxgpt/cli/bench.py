@@ -67,7 +67,12 @@ def bench_parser() -> OneLineErrorParser:
     add("--loop_iters", type=int, default=300, help="--loop: iterations of the timed loop (default: %(default)s)")
     add("--skip_generation", action="store_true", help="time the train step only (default: off)")
     add("--skip_training", action="store_true", help="time generation only (default: off)")
-    add("--dtype", choices=["float32", "bfloat16"], default="float32", help="compute dtype (default: %(default)s)")
+    add(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        default="float32",
+        help="compute dtype; float16 with dynamic loss scaling on both sides (default: %(default)s)",
+    )
     add(
         "--attention_impl",
         choices=["manual", "xla", "cudnn"],

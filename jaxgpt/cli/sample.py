@@ -11,8 +11,8 @@ from jaxgpt.decoding.generate import check_sampling, generate
 from jaxgpt.errors import InputError
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.pretrained import GPT2_REPOS, load_gpt2
-from jaxgpt.training.config import DTYPES
 from jaxgpt.training.loss import cast_params
+from jaxgpt.training.precision import DTYPES
 from jaxgpt.training.restore import restore_model
 from jaxgpt.training.tokenizer import BPETokenizer
 

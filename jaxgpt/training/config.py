@@ -1,16 +1,15 @@
 """How to train: `TrainConfig`, nanoGPT's flag names and defaults. A leaf: it checks its own values
-and imports nothing of the project but the errors (paths are checked by the trainer that uses them)."""
+and imports nothing of the project but the errors and the dtype names (paths are checked by the
+trainer that uses them)."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
 
-import jax.numpy as jnp
-
 from jaxgpt.errors import InputError, check_int
+from jaxgpt.training.precision import AUTO, DTYPES
 
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 DROPOUT_RNGS = ("threefry2x32", "rbg", "unsafe_rbg")  # jax.random's implementations
 LR_SCHEDULES = ("cosine", "noam")
 
@@ -42,7 +41,7 @@ class TrainConfig:
     warmup_iters: int = 2000
     lr_decay_iters: int = 600000  # reaches min_lr here (nanoGPT: about max_iters)
     min_lr: float = 6e-5  # about learning_rate / 10
-    dtype: str = "float32"  # compute dtype; "bfloat16" keeps float32 parameters
+    dtype: str = AUTO  # compute dtype (float32, bfloat16, float16); parameters stay float32; auto: the device's
     seed: int = 1337
     keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
     label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
@@ -91,8 +90,8 @@ class TrainConfig:
             _, stop = self.profile_steps
             if stop > self.max_iters:
                 raise InputError(f"profile={self.profile!r} ends past max_iters={self.max_iters}: trace earlier steps")
-        if self.dtype not in DTYPES:
-            raise InputError(f"dtype={self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if self.dtype not in (AUTO, *DTYPES):
+            raise InputError(f"dtype={self.dtype!r} is not one of {', '.join((AUTO, *DTYPES))}")
         if self.wandb_log and importlib.util.find_spec("wandb") is None:
             raise InputError('wandb_log=True needs the wandb package: pip install -e ".[wandb]" (or pip install wandb)')
 

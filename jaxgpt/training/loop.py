@@ -153,6 +153,7 @@ def training_loop(
         tokens_per_sec = task.tokens_per_iter / seconds_per_iter
         mfu = flops_per_iter / seconds_per_iter / peak
         grad_norm, param_norm = float(metrics["grad_norm"]), float(metrics["param_norm"])
+        loss_scale = float(metrics["loss_scale"]) if "loss_scale" in metrics else None
         if log:
             log.step(
                 logged_step,
@@ -163,6 +164,7 @@ def training_loop(
                 mfu,
                 grad_norm,
                 param_norm,
+                loss_scale,
             )
         bar.set_postfix(
             loss=f"{loss:.4f}",
@@ -170,6 +172,7 @@ def training_loop(
             lr=f"{float(metrics['lr']):.2e}",
             tok_s=f"{tokens_per_sec:,.0f}",
             mfu=f"{100 * mfu:.1f}%",
+            **({} if loss_scale is None else {"scale": f"{loss_scale:g}"}),
             refresh=False,
         )
 
@@ -224,6 +227,11 @@ def training_loop(
         profiler.close()  # a trace cut short (Ctrl-C, an error) is still written
     if step > first_step and not config.eval_only:
         say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
+        if state.loss_scale is not None:
+            say(
+                f"float16: {int(state.loss_scale.skipped_steps)} of {step} steps skipped for a gradient overflow "
+                f"so far, loss scale now {float(state.loss_scale.scale):g}"
+            )
     if log:
         log.plot()
         log.close()

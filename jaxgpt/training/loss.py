@@ -2,8 +2,8 @@
 pad-masked cross-entropy of the encoder-decoder Transformer (Vaswani et al. 2017, section 5.4).
 
 A trainer's loss is `loss(params, batch, dropout_key=None) -> scalar`; dropout is on exactly when
-a key is given. Parameters stay float32; with dtype bfloat16 they are cast for the computation
-and the gradient flows back to float32 through the cast."""
+a key is given. Parameters stay float32; with dtype bfloat16 or float16 they are cast for the
+computation and the gradient flows back to float32 through the cast."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import jax.numpy as jnp
 
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.transformer import Transformer
-from jaxgpt.training.config import DTYPES, TrainConfig
+from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.cross_entropy import cross_entropy
+from jaxgpt.training.precision import DTYPES, resolve_dtype
 
 
 def cast_params(params, dtype):
-    """bfloat16 compute from float32 parameters: the gradient flows back to float32 through the cast."""
+    """16-bit compute from float32 parameters: the gradient flows back to float32 through the cast."""
     return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
 
 
@@ -36,7 +37,7 @@ def _dropout(dropout_key) -> dict:
 def language_model_loss(model: GPT, config: TrainConfig):
     """`loss(params, (x_BxT, y_BxT), dropout_key)`: the mean next-token cross-entropy of a GPT
     (label-smoothed when config.label_smoothing > 0), in the configured compute dtype."""
-    dtype = DTYPES[config.dtype]
+    dtype = DTYPES[resolve_dtype(config.dtype)]
 
     def loss(params, batch, dropout_key=None):
         x_BxT, y_BxT = batch
@@ -57,7 +58,7 @@ def label_smoothed_loss(logits_BxTxV, targets_BxT, epsilon=0.1, pad_id=0):
 def seq2seq_loss(model: Transformer, config: TrainConfig):
     """`loss(params, (src_BxS, tgt_in_BxT, tgt_out_BxT), dropout_key)`: teacher forcing, label
     smoothing, pads (the model's pad_id) masked."""
-    dtype = DTYPES[config.dtype]
+    dtype = DTYPES[resolve_dtype(config.dtype)]
 
     def loss(params, batch, dropout_key=None):
         src_BxS, tgt_in_BxT, tgt_out_BxT = batch

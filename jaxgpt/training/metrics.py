@@ -54,7 +54,9 @@ class MetricsLog:
         mfu: float,
         grad_norm: float | None = None,
         param_norm: float | None = None,
+        loss_scale: float | None = None,
     ):
+        scale = {} if loss_scale is None else {"loss_scale": loss_scale}  # float16 runs only
         self._append(
             {
                 "iter": step,
@@ -65,6 +67,7 @@ class MetricsLog:
                 "ms_per_iter": ms_per_iter,
                 "tokens_per_sec": tokens_per_sec,
                 "mfu": mfu,
+                **scale,
             }
         )
 

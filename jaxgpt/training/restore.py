@@ -11,6 +11,7 @@ from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.checkpoint import CheckpointError, Checkpoints, Restored, warn_on_stderr
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.optimizer import make_optimizer
+from jaxgpt.training.precision import resolve_dtype
 from jaxgpt.training.run_dir import TRAINERS, WHAT, RunDir
 from jaxgpt.training.sharding import data_mesh
 from jaxgpt.training.state import TrainState, abstract_train_state
@@ -40,7 +41,8 @@ def abstract_state(meta: dict, mesh, kind: str) -> TrainState:
         raise CheckpointError(f"this checkpoint is of {WHAT[found]}, not {WHAT[kind]}: use {TRAINERS[found]}")
     model, example_inputs = model_from_meta(meta)
     config = TrainConfig(**meta["train"])
-    return abstract_train_state(model, make_optimizer(config), mesh, example_inputs, config.dropout_rng)
+    dtype = resolve_dtype(config.dtype)
+    return abstract_train_state(model, make_optimizer(config), mesh, example_inputs, config.dropout_rng, dtype)
 
 
 def restore_run(out_dir, kind: str, checkpoint: str | int = "latest", mesh=None, warn=warn_on_stderr) -> Restored:

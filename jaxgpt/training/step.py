@@ -11,7 +11,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.optimizer import learning_rate_schedule
 from jaxgpt.training.sharding import batch_sharding
-from jaxgpt.training.state import TrainState
+from jaxgpt.training.state import TrainState, all_finite
 
 
 def make_train_step(
@@ -23,12 +23,20 @@ def make_train_step(
     With `state_sharding` (the state's leaves' shardings) and the `mesh`, the step is compiled for
     exactly those layouts: the state in and out as given (fsdp included), every batch array split
     over the mesh along B, the metrics replicated. The state is donated: its buffers are reused
-    for the new state, so pass each state once."""
+    for the new state, so pass each state once.
+
+    A float16 run (`state.loss_scale` set) differentiates loss * scale; a step whose gradients
+    overflow leaves the parameters and optimizer state as they were (`jaxgpt.training.loss_scale`)."""
     schedule = learning_rate_schedule(config)
-    loss_and_grad = jax.value_and_grad(loss_fn)
 
     def train_step(state: TrainState, *batch_AxB):
         step_key = jax.random.fold_in(jax.random.wrap_key_data(state.rng, impl=config.dropout_rng), state.step)
+        scale = 1.0 if state.loss_scale is None else state.loss_scale.scale
+
+        def loss_and_grad(params, batch, key):  # the loss, and the gradient of loss * scale
+            scaled_loss, scaled_grads = jax.value_and_grad(lambda p: loss_fn(p, batch, key) * scale)(params)
+            return scaled_loss / scale, scaled_grads
+
         A = batch_AxB[0].shape[0]
         if A == 1:
             loss, grads = loss_and_grad(state.params, tuple(x[0] for x in batch_AxB), step_key)
@@ -42,16 +50,31 @@ def make_train_step(
             zeros = jax.tree.map(jnp.zeros_like, state.params)
             grads_sum, losses_A = jax.lax.scan(micro_step, zeros, (jnp.arange(A), tuple(batch_AxB)))
             grads, loss = jax.tree.map(lambda g: g / A, grads_sum), losses_A.mean()
+        if state.loss_scale is not None:
+            grads = state.loss_scale.unscale(grads)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         new_state = state.replace(
             step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
         )
+        if state.loss_scale is not None:  # an overflow: keep the old parameters and moments, halve the scale
+            finite = all_finite(grads)
+
+            def keep_if_overflow(new, old):
+                return jnp.where(finite, new, old)
+
+            new_state = new_state.replace(
+                params=jax.tree.map(keep_if_overflow, new_state.params, state.params),
+                opt_state=jax.tree.map(keep_if_overflow, new_state.opt_state, state.opt_state),
+                loss_scale=state.loss_scale.adjust(finite),
+            )
         metrics = {
             "loss": loss,
             "lr": schedule(state.step),
             "grad_norm": optax.tree.norm(grads),
             "param_norm": optax.tree.norm(new_state.params),
         }
+        if state.loss_scale is not None:
+            metrics["loss_scale"] = state.loss_scale.scale  # the scale this step used
         return new_state, metrics
 
     def train_step_on_tuple(state: TrainState, batch_AxB: tuple):

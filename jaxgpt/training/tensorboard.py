@@ -19,6 +19,7 @@ TAGS = {
     "lr": "train/learning_rate",
     "grad_norm": "train/grad_norm",
     "param_norm": "train/param_norm",
+    "loss_scale": "train/loss_scale",
     "tokens_per_sec": "speed/tokens_per_sec",
     "ms_per_iter": "speed/ms_per_iter",
     "mfu": "speed/mfu",

@@ -17,6 +17,7 @@ from jaxgpt.training.data import DATASETS, BatchSampler, DataError, Dataset, che
 from jaxgpt.training.distributed import is_main_process
 from jaxgpt.training.loss import language_model_loss
 from jaxgpt.training.mfu import flops_per_token
+from jaxgpt.training.precision import resolve_dtype
 from jaxgpt.training.restore import gpt_example_inputs
 from jaxgpt.training.sharding import check_divisible
 from jaxgpt.training.state import TrainState
@@ -119,6 +120,7 @@ def train(
     if not is_main_process():  # in a multi-process run only process 0 speaks and writes files
         echo = lambda *_: None  # noqa: E731
     check_sources(config)
+    config = dataclasses.replace(config, dtype=resolve_dtype(config.dtype))  # config.json names the one used
     run, mesh, restored = open_run(config, "gpt", move_old_run)
     tokenizer, pretrained_params = None, None
     if restored is not None:

@@ -13,6 +13,7 @@ from jaxgpt.model.config import TransformerConfig
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.loss import seq2seq_loss
+from jaxgpt.training.precision import resolve_dtype
 from jaxgpt.training.sharding import check_divisible
 from jaxgpt.training.state import TrainState
 from jaxgpt.training.tasks import BOS, EOS, PAD, TASKS, Seq2SeqTask, TaskSampler
@@ -71,6 +72,7 @@ def train_seq2seq(
         raise InputError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
     if config.init_from == "scratch" and task_name not in TASKS:
         raise InputError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
+    config = dataclasses.replace(config, dtype=resolve_dtype(config.dtype))  # config.json names the one used
     run, mesh, restored = open_run(config, "seq2seq", move_old_run)
     check_divisible(config.batch_size, mesh)
     if restored is not None:

@@ -17,7 +17,7 @@ from jaxgpt.training.optimizer import check_optimizer_fits, make_optimizer
 from jaxgpt.training.restore import abstract_state
 from jaxgpt.training.run_dir import RunDir
 from jaxgpt.training.sharding import data_mesh, shard_state
-from jaxgpt.training.state import TrainState, init_train_state
+from jaxgpt.training.state import TrainState, init_train_state, with_loss_scale
 
 
 @dataclasses.dataclass
@@ -76,17 +76,20 @@ def fit(
     optimizer = make_optimizer(config)
     if restored is not None:
         check_optimizer_fits(restored.state.opt_state, restored.state.params, optimizer, run.path)
-        state = restored.state
+        state = with_loss_scale(restored.state, config.dtype, mesh)
         task.sampler.state = restored.meta["sampler_state"]
         echo(f"resuming from iteration {restored.step} in {run.path}")
     else:
-        fresh = init_train_state(task.model, optimizer, config.seed, task.example_inputs, params, config.dropout_rng)
+        fresh = init_train_state(
+            task.model, optimizer, config.seed, task.example_inputs, params, config.dropout_rng, config.dtype
+        )
         state = shard_state(fresh, mesh)
     files = run.start(config, task.run_config, move_old_run, echo, restored)
     n_params = count_params(state.params)
     title = f"{task.title}: " if task.title else ""
     echo(
-        f"{title}{n_params / 1e6:.2f}M parameters, {task.tokens_per_iter:,} tokens per iteration, {mesh.size} device(s)"
+        f"{title}{n_params / 1e6:.2f}M parameters, {task.tokens_per_iter:,} tokens per iteration, "
+        f"{mesh.size} device(s), computing in {config.dtype}"
     )
     flops_per_iter = task.flops_per_token(n_params) * task.tokens_per_iter
     return Fitted(*training_loop(config, task, state, optimizer, mesh, files, restored, flops_per_iter, progress))
