@@ -10,9 +10,11 @@ import dataclasses
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import ACTIVATIONS, ATTENTION_IMPLEMENTATIONS, POSITIONS
 from jaxgpt.model.pretrained import GPT2_REPOS
-from jaxgpt.training.config import DROPOUT_RNGS, DTYPES, LR_SCHEDULES, TrainConfig
+from jaxgpt.training.config import DROPOUT_RNGS, LR_SCHEDULES, TrainConfig
 from jaxgpt.training.data import DATASETS
+from jaxgpt.training.precision import AUTO, DTYPES
 from jaxgpt.training.run_dir import RunDir
+from jaxgpt.training.sharding import fit_batch_to_devices
 
 # what each config field does, for --help; the accepted values of a closed set come from `CHOICES`
 HELP = {
@@ -42,7 +44,8 @@ HELP = {
     "warmup_iters": "iterations of linear warmup, nanoGPT's: learning_rate * (it + 1) / (warmup_iters + 1)",
     "lr_decay_iters": "the cosine schedule reaches min_lr here (about max_iters)",
     "min_lr": "the learning rate at the end of the cosine (about learning_rate / 10)",
-    "dtype": "compute dtype; bfloat16 keeps float32 master weights",
+    "dtype": "compute dtype; parameters stay float32; float16 adds dynamic loss scaling; auto: bfloat16 on TPUs "
+    "and GPUs of compute capability >= 8.0, float16 on older GPUs (T4, V100), float32 on CPUs",
     "seed": "seeds the initial weights, the batches and dropout",
     "keep_checkpoints": "how many of the latest checkpoints to keep (the best one is kept too)",
     "label_smoothing": "epsilon in [0, 1): the target puts 1 - eps on the true token and eps / V on each",
@@ -76,7 +79,7 @@ HELP = {
 }
 
 CHOICES = {
-    "dtype": tuple(DTYPES),
+    "dtype": (AUTO, *DTYPES),
     "lr_schedule": LR_SCHEDULES,
     "dropout_rng": DROPOUT_RNGS,
     "position": POSITIONS,
@@ -144,6 +147,24 @@ def given_flags(args, model_names, not_config=()) -> tuple[dict, dict]:
     given = {name: value for name, value in vars(args).items() if value is not None and name not in not_config}
     model = {name: value for name, value in given.items() if name in model_names}
     return model, {name: value for name, value in given.items() if name not in model_names}
+
+
+def fit_recipe_to_devices(settings: dict, flags: dict, n_devices: int) -> tuple[dict, str | None]:
+    """`settings` (a recipe with the flags over it) with micro-batches that `n_devices` split evenly
+    when the batch size came from the recipe, not from --batch_size (a size the user chose is
+    refused later, in one line, if the devices do not divide it); and a line saying what changed."""
+    if "batch_size" in flags:
+        return settings, None
+    B = settings.get("batch_size", TrainConfig.batch_size)
+    A = settings.get("gradient_accumulation_steps", TrainConfig.gradient_accumulation_steps)
+    new_B, new_A = fit_batch_to_devices(B, A, n_devices, keep_accumulation="gradient_accumulation_steps" in flags)
+    if (new_B, new_A) == (B, A):
+        return settings, None
+    note = (
+        f"batch_size {B} x {A} micro-batch(es) per step became {new_B} x {new_A}, so each of the {n_devices} "
+        f"devices gets an equal share (--batch_size sets another multiple of {n_devices})"
+    )
+    return {**settings, "batch_size": new_B, "gradient_accumulation_steps": new_A}, note
 
 
 def run_settings(recipe: dict, flags: dict) -> dict:

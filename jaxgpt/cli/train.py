@@ -7,7 +7,14 @@ import numpy as np
 from jax.experimental import multihost_utils
 
 from jaxgpt.cli.allocator import describe
-from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, given_flags, run_settings
+from jaxgpt.cli.flags import (
+    OneLineErrorParser,
+    add_config_flags,
+    add_move_old_run_flag,
+    fit_recipe_to_devices,
+    given_flags,
+    run_settings,
+)
 from jaxgpt.cli.run import use_compilation_cache
 from jaxgpt.decoding.generate import generate
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
@@ -76,7 +83,9 @@ def train_main(argv: list[str]) -> int:
             notes.append(
                 f"no --preset given: training {preset}, chosen for this {jax.default_backend().upper()} machine"
             )
-    train_config = TrainConfig(**{**recipe, **train_flags})
+    settings, batch_note = fit_recipe_to_devices({**recipe, **train_flags}, train_flags, jax.device_count())
+    notes.extend([batch_note] if batch_note else [])
+    train_config = TrainConfig(**settings)
     model_config = GPTConfig.from_preset(preset, **model_flags)
     use_compilation_cache(train_config.compilation_cache)
 

@@ -3,7 +3,16 @@ exact match on held-out sources, greedy and by beam search."""
 
 from __future__ import annotations
 
-from jaxgpt.cli.flags import OneLineErrorParser, add_config_flags, add_move_old_run_flag, given_flags, run_settings
+import jax
+
+from jaxgpt.cli.flags import (
+    OneLineErrorParser,
+    add_config_flags,
+    add_move_old_run_flag,
+    fit_recipe_to_devices,
+    given_flags,
+    run_settings,
+)
 from jaxgpt.cli.run import use_compilation_cache
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import TRANSFORMER_PRESETS, TransformerConfig
@@ -67,7 +76,10 @@ def seq2seq_main(argv: list[str]) -> int:
     model_flags, train_flags = given_flags(args, SEQ2SEQ_MODEL_FLAGS, not_config)
     model_config = TransformerConfig.from_preset(args.preset, **model_flags)
     recipe = run_settings(SEQ2SEQ_RECIPE, train_flags) if train_flags.get("init_from") == "resume" else SEQ2SEQ_RECIPE
-    config = TrainConfig(**{**recipe, **train_flags})
+    settings, batch_note = fit_recipe_to_devices({**recipe, **train_flags}, train_flags, jax.device_count())
+    if batch_note and is_main_process():
+        print(batch_note)
+    config = TrainConfig(**settings)
     use_compilation_cache(config.compilation_cache)
     result = train_seq2seq(config, args.task, model_config, move_old_run=args.move_old_run)
     if config.eval_only:

@@ -51,6 +51,22 @@ def check_divisible(batch_size: int, mesh: Mesh) -> None:
         )
 
 
+def fit_batch_to_devices(batch_size: int, accumulation: int, n_devices: int, keep_accumulation: bool = False):
+    """(batch_size, accumulation) whose micro-batches `n_devices` split evenly, for a recipe's
+    settings on a machine they were not written for: unchanged if they already divide; else the
+    same sequences per step in fewer, larger micro-batches when the devices divide that number
+    (nanoGPT's fine-tuning, 1 x 32, becomes 8 x 4 on a TPU v5e-8); else batch_size rounded up to
+    the next multiple of `n_devices`. `keep_accumulation` leaves the accumulation as it is."""
+    if batch_size % n_devices == 0:
+        return batch_size, accumulation
+    per_step = batch_size * accumulation
+    if not keep_accumulation and per_step % n_devices == 0:
+        larger = range(n_devices, per_step + 1, n_devices)  # micro-batch sizes the devices split
+        micro = next(size for size in larger if size >= batch_size and per_step % size == 0)
+        return micro, per_step // micro
+    return -(-batch_size // n_devices) * n_devices, accumulation
+
+
 def process_rows(sharding: NamedSharding, global_shape, axis: int) -> slice | None:
     """The rows along `axis` that this process's devices hold (all of them in a single process),
     or None when they are not one contiguous block (a custom device order)."""
