@@ -1,0 +1,52 @@
+"""CI's floor run stays honest: Colab's pins are pyproject.toml's lower bounds, and the test modules
+it leaves out (no PyTorch there) are exactly those that need PyTorch."""
+
+import ast
+import pathlib
+import re
+import tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TORCH_MODULES = {"torch", "transformers", "jaxgpt.benchmark.pytorch", "jaxgpt.benchmark.torch_gpt"}
+
+
+def listed(path: pathlib.Path) -> list[str]:
+    return [line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip()]
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def imports(path: pathlib.Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_floor_run_leaves_out_exactly_the_modules_that_need_torch():
+    needing = {
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        if any(name.split(".")[0] in TORCH_MODULES or name in TORCH_MODULES for name in imports(path))
+    }
+    assert set(listed(ROOT / ".ci" / "needs-torch.txt")) == needing
+
+
+def test_colabs_pins_are_the_lower_bounds():
+    pins = dict(line.split("==") for line in listed(ROOT / ".ci" / "colab-constraints.txt"))
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    bounds = {}
+    for requirement in dependencies:
+        name, _, bound = requirement.partition(">=")
+        bounds[normalized(name)] = bound.split(",")[0].strip()
+    for name, version in pins.items():
+        if normalized(name) == "jaxlib":  # no direct requirement: jax brings its own jaxlib
+            assert "jaxlib" not in bounds
+            continue
+        assert bounds[normalized(name)] == version, name
+    assert pins["jax"] == pins["jaxlib"]
