@@ -10,7 +10,7 @@ import shutil
 import nbformat
 import pytest
 
-from jaxgpt.study.learner import STUB, is_exercise, learner_notebook, learner_source
+from jaxgpt.study.learner import STUB, is_exercise, learner_notebook, learner_source, squash_streams
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
@@ -66,3 +66,20 @@ def test_every_solution_passes_its_checks(path, tmp_path, monkeypatch, shakespea
         # the cells also show deliberate mistakes failing (unscaled, over_the_batch), which assert that themselves
         solutions_checked = re.findall(r"check_\w+\((?:my_|My)", source)
         assert solutions_checked and len(passed) == len(solutions_checked), printed.getvalue()
+
+
+def test_stored_streams_keep_what_a_terminal_shows_at_the_end():
+    from nbformat.v4 import new_output
+
+    outputs = [
+        new_output("stream", name="stderr", text="  0%| 0/10\r 50%| 5/10"),
+        new_output("stream", name="stderr", text="\r100%| 10/10\n"),
+        new_output("stream", name="stdout", text="step 10: loss 2.0\n"),
+        new_output("stream", name="stderr", text="done\r\n"),
+    ]
+    squashed = squash_streams(outputs)
+    assert [(o.name, o.text) for o in squashed] == [
+        ("stderr", "100%| 10/10\n"),
+        ("stdout", "step 10: loss 2.0\n"),
+        ("stderr", "done\n"),
+    ]

@@ -49,9 +49,25 @@ def learner_notebook(solution):
     return notebook
 
 
+def squash_streams(outputs: list) -> list:
+    """A cell's outputs as a terminal shows them at the end: consecutive stream outputs of one name
+    joined, and of each line what its last carriage return left (a progress bar redraws its line
+    many times a second; stored, every redraw would be kept)."""
+    squashed = []
+    for output in outputs:
+        if output.output_type == "stream" and squashed and squashed[-1].get("name") == output.name:
+            squashed[-1].text += output.text
+        else:
+            squashed.append(copy.deepcopy(output))
+    for output in squashed:
+        if output.output_type == "stream":
+            output.text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in output.text.split("\n"))
+    return squashed
+
+
 def execute(notebook, folder, cache_dir) -> None:
     """Run a notebook top to bottom in a fresh kernel, in `folder`, with JAXGPT_CACHE_DIR at `cache_dir`
-    (one holding tinyshakespeare.txt runs offline); its cells keep their outputs."""
+    (one holding tinyshakespeare.txt runs offline); its cells keep their outputs, streams squashed."""
     import os
 
     from nbclient import NotebookClient  # the notebooks extra: pip install -e ".[notebooks]"
@@ -62,6 +78,9 @@ def execute(notebook, folder, cache_dir) -> None:
         NotebookClient(
             notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
         ).execute()
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = squash_streams(cell.outputs)
     finally:
         for name, value in saved.items():
             if value is None:
