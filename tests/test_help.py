@@ -47,5 +47,10 @@ def test_train_help_names_the_accepted_values_of_open_flags():
     text = train_parser(default_preset()).format_help()
     for words in ("scratch, resume", "gpt2-xl", "shakespeare_char or shakespeare", "data=N or data=N,fsdp=M"):
         assert words in " ".join(text.split()), words
-    for closed in ("{auto,float32,bfloat16,float16}", "{cosine,noam}", "{learned,sinusoidal,rotary}", "{manual,xla,cudnn}"):
+    for closed in (
+        "{auto,float32,bfloat16,float16}",
+        "{cosine,noam}",
+        "{learned,sinusoidal,rotary}",
+        "{manual,xla,cudnn}",
+    ):
         assert closed in text, closed

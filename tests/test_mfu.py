@@ -26,6 +26,8 @@ def test_flops_per_token_is_six_n_plus_attention():
         ("TPU v5", 459e12),  # v5p
         ("TPU v5p", 459e12),
         ("TPU v6 lite", 918e12),  # v6e
+        ("Tesla T4", 65e12),  # float16: no bfloat16 tensor cores
+        ("Tesla V100-SXM2-16GB", 125e12),
         ("cpu", None),
     ],
 )

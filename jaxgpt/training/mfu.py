@@ -13,8 +13,8 @@ import time
 import jax
 import jax.numpy as jnp
 
-# dense bfloat16 peak FLOP/s per chip from the vendors' data sheets; the first name found in the
-# device's kind wins, so the PCIe and NVL cards come before the SXM figure of their family
+# dense 16-bit peak FLOP/s per chip from the vendors' data sheets (bfloat16, float16 where noted); the
+# first name found in the device's kind wins, so the PCIe and NVL cards come before the SXM figure of their family
 PEAK_BF16_FLOPS = {
     "A100": 312e12,  # SXM and PCIe alike
     "H100 PCIe": 756e12,
@@ -29,6 +29,9 @@ PEAK_BF16_FLOPS = {
     "TPU v5": 459e12,  # v5p (checked after "TPU v5 lite": the first match wins)
     "TPU v6 lite": 918e12,  # v6e (Trillium)
     "TPU v6e": 918e12,
+    # no bfloat16 tensor cores: their float16 peak, the dtype `auto` trains them in
+    "T4": 65e12,  # "Tesla T4", Colab's free GPU
+    "V100": 125e12,  # SXM2
 }
 
 
@@ -57,7 +60,7 @@ def measure_peak_flops(device=None, dtype=jnp.float32, size: int = 1024, repeats
 
 
 def table_peak_flops(device=None) -> float | None:
-    """The data-sheet dense bfloat16 FLOP/s of `device`, or None when it is not in the table."""
+    """The data-sheet dense 16-bit FLOP/s of `device`, or None when it is not in the table."""
     device = jax.local_devices()[0] if device is None else device
     kind = device.device_kind.lower()
     for name, flops in PEAK_BF16_FLOPS.items():
