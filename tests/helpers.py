@@ -1,6 +1,7 @@
 """Small helpers shared by the tests: float64 copies and one tolerance rule."""
 
 import math
+import pathlib
 
 import jax
 import numpy as np
@@ -42,3 +43,12 @@ def randomise(params, seed=1, scale=0.3):
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(seed), len(leaves))
     return jax.tree.unflatten(tree, [scale * jax.random.normal(k, leaf.shape) for k, leaf in zip(keys, leaves)])
+
+
+COLAB_PINS = pathlib.Path(__file__).resolve().parents[1] / ".ci" / "colab-constraints.txt"
+
+
+def colab_pins() -> dict[str, str]:
+    """Colab's versions, name -> version, from .ci/colab-constraints.txt (comments skipped)."""
+    lines = (line.split("#")[0].strip() for line in COLAB_PINS.read_text().splitlines())
+    return dict(line.split("==") for line in lines if line)

@@ -6,6 +6,8 @@ import pathlib
 import re
 import tomllib
 
+from helpers import colab_pins
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TORCH_MODULES = {"torch", "transformers", "jaxgpt.benchmark.pytorch", "jaxgpt.benchmark.torch_gpt"}
 
@@ -38,7 +40,7 @@ def test_the_floor_run_leaves_out_exactly_the_modules_that_need_torch():
 
 
 def test_colabs_pins_are_the_lower_bounds():
-    pins = dict(line.split("==") for line in listed(ROOT / ".ci" / "colab-constraints.txt"))
+    pins = colab_pins()
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     bounds = {}
     for requirement in dependencies:

@@ -9,6 +9,7 @@ import shutil
 
 import nbformat
 import pytest
+from helpers import colab_pins
 from nbclient import NotebookClient
 
 from jaxgpt.study.learner import STUB
@@ -81,6 +82,17 @@ def run_colab_notebook(folder, parameters: dict, until=None, then=()):
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]
+
+
+def test_the_colab_notebook_installs_without_jax_and_is_stored_run_on_colabs_versions():
+    stored = nbformat.read(ROOT / "notebooks" / "colab.ipynb", as_version=4)
+    code = [cell for cell in stored.cells if cell.cell_type == "code"]
+    install = next(line for line in code[0].source.splitlines() if '"pip", "install"' in line)
+    # jaxgpt alone, no jax, no -U: pip keeps the runtime's JAX
+    assert install.split('"install",')[1].strip() == '"-q", "./jaxgpt"], check=True)'
+    assert all(cell.execution_count for cell in code) and "Traceback" not in str(code)
+    pins = colab_pins()
+    assert f"jax {pins['jax']}, jaxlib {pins['jaxlib']}, flax {pins['flax']}" in code[1].outputs[0]["text"]
 
 
 def test_the_colab_notebook_trains_resumes_samples_evaluates_and_explores(tmp_path, monkeypatch, shakespeare_path):
