@@ -79,11 +79,11 @@ def check_accelerator(environ=None, exists=None, say=print) -> str:
     Raises AcceleratorMissing when the machine has a TPU or GPU that JAX does not use."""
     versions = installed_versions()
     say(", ".join(f"{name} {version}" for name, version in versions.items()))
-    devices = jax.devices()
-    say(f"{len(devices)} device(s): {', '.join(sorted({d.device_kind for d in devices}))} ({jax.default_backend()})")
+    devices, backend = jax.devices(), jax.default_backend()
+    say(f"{len(devices)} device(s): {', '.join(sorted({d.device_kind for d in devices}))} ({backend})")
     hardware = machine_accelerator(environ, exists)
-    if hardware is not None and jax.default_backend() == "cpu":
+    if backend == "cpu" and hardware is not None:
         raise AcceleratorMissing(missing_accelerator_message(hardware, versions))
-    if hardware is None and jax.default_backend() == "cpu":
+    if backend == "cpu":
         say("no TPU or GPU on this machine: training on the CPU (Colab: Runtime > Change runtime type for one)")
-    return jax.default_backend()
+    return backend
