@@ -5,6 +5,7 @@ the rule and the fix. The scripts print such an error as one line and exit non-z
 from __future__ import annotations
 
 import contextlib
+import errno
 
 
 class JaxgptError(Exception):
@@ -19,6 +20,14 @@ class InputError(JaxgptError, ValueError):
     """A value, flag or setting that cannot be used (also a ValueError, as Python code expects)."""
 
 
+class DataError(JaxgptError):
+    """A problem with the user's data, stated in one line that says what to do."""
+
+
+class TrainingError(JaxgptError):
+    """Training cannot go on (a NaN loss, a failed device); the message says what is kept and what to try."""
+
+
 def check_int(name: str, value, minimum: int = 1) -> None:
     """`value` is an int (not a bool) >= `minimum`, else InputError naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -26,13 +35,25 @@ def check_int(name: str, value, minimum: int = 1) -> None:
         raise InputError(f"{name}={value!r} must be {rule}")
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """A full disk or quota, as the OS says it (or tensorstore, in orbax's messages)."""
+    text = str(error)
+    return (
+        getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        or "No space left" in text
+        or ("os_error_code='28'" in text)
+    )
+
+
 @contextlib.contextmanager
 def reported_os_errors(what: str, fix: str):
-    """An OSError in the block (a full disk, a missing permission) becomes a one-line JaxgptError:
-    "could not `what` (the system's reason): `fix`"."""
+    """An OSError in the block becomes a one-line JaxgptError naming its real cause: "could not
+    `what` (the system's reason): `fix`", with "free some disk space" first only when the disk is full."""
     try:
         yield
     except OSError as error:
+        if is_disk_full(error):
+            fix = f"free some disk space, then {fix}"
         raise JaxgptError(f"could not {what} ({error.strerror or error}): {fix}") from error
 
 

@@ -33,6 +33,28 @@ def shakespeare_path() -> pathlib.Path:
     return SHAKESPEARE
 
 
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, shakespeare_path):
+    """(out_dir, the finished process) of scripts/train.py on a tiny model: 30 iterations, evaluated
+    at 0, 10, 20 and 30. Tests only read it: one that changes a run changes a copy. The modules that
+    use it mark themselves `xdist_group("trained_run")`, so one worker trains it, once."""
+    from cli_runs import TINY_FLAGS, script  # here, not at the top: it imports jax, after XLA_FLAGS is set
+
+    out_dir = tmp_path_factory.mktemp("run") / "out"
+    result = script(
+        "train.py",
+        f"--data_file={shakespeare_path}",
+        "--out_dir",
+        str(out_dir),
+        "--max_iters=30",
+        "--eval_interval=10",
+        "--log_interval=5",
+        *TINY_FLAGS,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out_dir, result
+
+
 # the slowest tests start first: two workers then finish together instead of one waiting on the other
 SLOWEST_FIRST = ("test_notebooks.py", "test_faults.py", "test_multiprocess.py", "test_parallel.py")
 # A module whose fixtures train a model once for all its tests marks itself

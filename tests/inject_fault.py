@@ -10,12 +10,12 @@ import signal
 import sys
 
 import jaxgpt.atomic
-import jaxgpt.training.checkpoint
+import jaxgpt.training.logs.metrics_file
 import jaxgpt.training.loop
-import jaxgpt.training.metrics
+import jaxgpt.training.run.checkpoint
 from jaxgpt.cli.run import run
 from jaxgpt.cli.train import train_main
-from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.training.run.checkpoint import Checkpoints
 
 
 def die():
@@ -78,30 +78,30 @@ def while_saving(nth):
 
 
 def while_writing_checksums(nth):
-    write = jaxgpt.training.checkpoint.write_manifest
+    write = jaxgpt.training.run.checkpoint.write_manifest
 
     def dying(folder):
         if nth.reached():
-            (folder / jaxgpt.training.checkpoint.MANIFEST).write_text('{"format": 2, "files": {"sta')
+            (folder / jaxgpt.training.run.checkpoint.MANIFEST).write_text('{"format": 2, "files": {"sta')
             die()
         write(folder)
 
-    jaxgpt.training.checkpoint.write_manifest = dying
+    jaxgpt.training.run.checkpoint.write_manifest = dying
 
 
 def before_the_checkpoint_is_renamed(nth):
-    write = jaxgpt.training.checkpoint.write_manifest
+    write = jaxgpt.training.run.checkpoint.write_manifest
 
     def dying(folder):
         write(folder)  # complete, but orbax has not renamed the folder yet
         if nth.reached():
             die()
 
-    jaxgpt.training.checkpoint.write_manifest = dying
+    jaxgpt.training.run.checkpoint.write_manifest = dying
 
 
 def mid_line_in_metrics(nth):
-    append = jaxgpt.training.metrics.MetricsLog._append
+    append = jaxgpt.training.logs.metrics_file.MetricsLog._append
 
     def dying(self, record):
         if nth.reached():
@@ -110,7 +110,7 @@ def mid_line_in_metrics(nth):
             die()
         append(self, record)
 
-    jaxgpt.training.metrics.MetricsLog._append = dying
+    jaxgpt.training.logs.metrics_file.MetricsLog._append = dying
 
 
 def while_replacing(name):

@@ -14,7 +14,7 @@ import numpy as np
 from jaxgpt import GPTConfig
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.recipes import TRAIN_RECIPES
-from jaxgpt.training.restore import restore_model
+from jaxgpt.training.run.restore import restore_model
 from jaxgpt.training.train_gpt import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-import jaxgpt.benchmark.timing as timing
+from jaxgpt.benchmark import timing
 from jaxgpt.benchmark.pytorch import time_torch_generation, time_torch_train_step
 from jaxgpt.benchmark.timing import fastest_seconds, time_generation, time_train_step
 from jaxgpt.errors import InputError
@@ -46,17 +46,35 @@ def test_train_step_timers_report_the_fastest_window_per_step(timer, monkeypatch
 
 
 def test_the_loop_timer_reports_the_loops_own_windows_after_the_first(monkeypatch):
-    import itertools
+    from jaxgpt.training import loop
 
-    import jaxgpt.training.loop as loop
+    # The loop's clock, replaced by one that only its train steps move: it says how long the steps
+    # run so far took, however many times the loop reads it. Each log window's time passes in the
+    # window's last step, so a loop that reads a window's clock after queuing up to log_interval - 1
+    # more steps measures the same window. Windows of 4 steps at 100 ms a step (compiling,
+    # dropped), then 6, 1, 4, 2 and 3 ms a step: the median is 3, the fastest 1.
+    log_interval, window_ms_per_iter = 4, [100, 6, 1, 4, 2, 3]
+    step_seconds = {log_interval * (w + 1): log_interval * ms / 1000 for w, ms in enumerate(window_ms_per_iter)}
+    steps_run = [0]
+    make_train_step = loop.make_train_step
 
-    # the loop reads its clock at the start, after the evaluation at step 0, and once per logged
-    # step: windows of log_interval=2 steps lasting 1 (compiling, dropped), then 1, 3, 2, 5, 4 ms
-    steps_ms = [0, 0, 1, 1, 3, 2, 5, 4] + [0] * 10
-    ticks = itertools.accumulate(ms / 1000 for ms in steps_ms)
-    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
-    result = timing.time_training_loop(MODEL, TrainConfig(batch_size=4, log_interval=2), iters=12)
-    assert result == {"ms_per_iter": pytest.approx(1.5), "fastest_ms_per_iter": pytest.approx(0.5), "windows": 5}
+    def make_timed_train_step(*args, **kwargs):
+        train_step = make_train_step(*args, **kwargs)
+
+        def timed_train_step(*step_args):
+            steps_run[0] += 1
+            return train_step(*step_args)
+
+        return timed_train_step
+
+    def clock():
+        return sum(step_seconds.get(step, 0.0) for step in range(1, steps_run[0] + 1))
+
+    monkeypatch.setattr(loop, "make_train_step", make_timed_train_step)
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=clock))
+    result = timing.time_training_loop(MODEL, TrainConfig(batch_size=4, log_interval=log_interval), iters=24)
+    assert steps_run == [24]
+    assert result == {"ms_per_iter": pytest.approx(3.0), "fastest_ms_per_iter": pytest.approx(1.0), "windows": 5}
 
 
 def test_weight_bytes_are_gpt2s_124m_parameters_and_the_bandwidth_is_bytes_over_the_fastest_read(monkeypatch):

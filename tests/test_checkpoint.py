@@ -13,11 +13,11 @@ import orbax.checkpoint as ocp
 import pytest
 from runs import SMALL, small_run_config
 
-from jaxgpt.training.checkpoint import CheckpointError, Checkpoints
-from jaxgpt.training.checksums import MANIFEST, ORBAX_RECORD, check_manifest
-from jaxgpt.training.restore import abstract_state as gpt_state_of
-from jaxgpt.training.restore import restore_model
-from jaxgpt.training.sharding import data_mesh
+from jaxgpt.training.devices.sharding import data_mesh
+from jaxgpt.training.run.checkpoint import CheckpointError, Checkpoints
+from jaxgpt.training.run.checksums import MANIFEST, ORBAX_RECORD, check_manifest
+from jaxgpt.training.run.restore import abstract_state as gpt_state_of
+from jaxgpt.training.run.restore import restore_model
 from jaxgpt.training.train_gpt import train
 
 pytestmark = pytest.mark.xdist_group("test_checkpoint")  # one worker builds the module's fixtures (conftest.py)

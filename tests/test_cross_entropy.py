@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxgpt.training.cross_entropy import cross_entropy
+from jaxgpt.training.step.cross_entropy import cross_entropy
 
 V = 37
 

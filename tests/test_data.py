@@ -12,8 +12,11 @@ import pytest
 from jax.sharding import PartitionSpec
 
 from jaxgpt import GPT, GPTConfig
-from jaxgpt.training.data import SHAKESPEARE_SHA256, BatchSampler, DataError, Dataset, download_shakespeare, load_text
-from jaxgpt.training.sharding import data_mesh, shard_batch, stack_per_device
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.sampler import BatchSampler
+from jaxgpt.data.sources import SHAKESPEARE_SHA256, download_shakespeare, load_text
+from jaxgpt.errors import DataError
+from jaxgpt.training.devices.sharding import data_mesh, shard_batch, stack_per_device
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_whole_split_loss_is_the_mean_over_every_target():
 
 
 def test_split_over_the_devices_the_loss_is_the_same():
-    from jaxgpt.training.sharding import data_mesh
+    from jaxgpt.training.devices.sharding import data_mesh
 
     config = GPTConfig(vocab_size=11, block_size=T, n_layer=1, n_head=1, n_embd=8)
     model = GPT(config)

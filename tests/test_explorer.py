@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgpt.data.tokenizer import CharTokenizer
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.study.explorer import GENERATOR, explorer_data, write_attention_explorer
-from jaxgpt.training.tokenizer import CharTokenizer
 
 TEXT = "ROMEO: But soft, what light"
 CONFIG = GPTConfig(vocab_size=len(set(TEXT)), block_size=32, n_layer=2, n_head=3, n_embd=24)

@@ -10,8 +10,8 @@ import sys
 
 from runs import ROOT, assert_same_run, flags, reference_run, resumed_to_the_end
 
-from jaxgpt.training.checksums import check_manifest
-from jaxgpt.training.run_dir import RunDir
+from jaxgpt.training.run.checksums import check_manifest
+from jaxgpt.training.run.folder import RunDir
 
 END = 100
 RUN_FLAGS = dict(eval_interval=4, always_save_checkpoint=True, max_iters=END)

@@ -12,7 +12,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from jaxgpt.cli.prepare import prepare_main
 from jaxgpt.cli.sample import sample_main
 from jaxgpt.cli.train import train_main
-from jaxgpt.training.data import Dataset
+from jaxgpt.data.dataset import Dataset
 
 
 @pytest.fixture

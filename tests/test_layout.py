@@ -1,6 +1,10 @@
-"""The package is laid out as the architecture: each folder a room, imports only go down (the model
-never imports training, training never the command lines, only the command lines the study tools), no module grows
-into two concepts, and every public name has one home."""
+"""The package is laid out as the architecture: its folders are exactly the rooms; imports only go
+down the floors (a module imports its own floor and those below: the model never imports training,
+training never the command lines); the study tools, beside the floors, import rooms up to training
+and are imported only by themselves and the command lines; the public API imports only the model and
+decoding; no module is longer than 250 lines (the NumPy reference 330); every package's __init__ but
+the facades' holds a docstring only; and every public class and function lives in the model or
+decoding."""
 
 import ast
 import pathlib
@@ -9,7 +13,7 @@ import jaxgpt
 
 PACKAGE = pathlib.Path(jaxgpt.__file__).parent
 # rooms, lowest first: a module may import its own room and the rooms below it
-FLOORS = {"foundation": 0, "model": 1, "decoding": 2, "training": 3, "benchmark": 4, "cli": 5}
+FLOORS = {"foundation": 0, "model": 1, "data": 1, "decoding": 2, "training": 3, "benchmark": 4, "cli": 5}
 STUDY = "study"  # beside the floors: it may import any room up to training; only itself and the command lines import it
 FACADES = {"jaxgpt", "jaxgpt.study.exercises"}  # packages whose __init__ gathers a public API
 MAX_LINES = 250
@@ -43,6 +47,7 @@ def imported_modules(path: pathlib.Path):
 def test_the_rooms_are_the_architecture():
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == {
         "model",
+        "data",
         "decoding",
         "training",
         "study",
@@ -83,10 +88,19 @@ def test_no_module_holds_two_concepts():
 def test_every_name_has_one_home():
     """Only the facades re-export: elsewhere every name a module imports from jaxgpt is used there,
     and a package's __init__ holds a docstring only."""
+    unused = []
     for name, path in modules():
+        tree = ast.parse(path.read_text())
         if path.name == "__init__.py" and name not in FACADES:
-            tree = ast.parse(path.read_text())
             assert all(isinstance(node, ast.Expr) for node in tree.body), f"{name}/__init__.py re-exports"
+        if name in FACADES:
+            continue
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        used |= {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("jaxgpt"):
+                unused += [f"{name}: {a.asname or a.name}" for a in node.names if (a.asname or a.name) not in used]
+    assert not unused, "imported from jaxgpt and not used (a re-export):\n" + "\n".join(unused)
     for name in jaxgpt.__all__:
         if callable(getattr(jaxgpt, name)):  # classes and functions (presets and the reference are data, a module)
             home = getattr(jaxgpt, name).__module__

@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 from test_train import TINY, example_inputs, metric_losses, tiny_train_config
 
-import jaxgpt.training.loss_scale as loss_scale_module
+import jaxgpt.training.step.loss_scale as loss_scale_module
 from jaxgpt import GPT
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import BatchSampler, Dataset
-from jaxgpt.training.loss import language_model_loss
-from jaxgpt.training.loss_scale import LossScale
-from jaxgpt.training.optimizer import make_optimizer
-from jaxgpt.training.state import init_train_state
-from jaxgpt.training.step import make_train_step
+from jaxgpt.training.step.loss import language_model_loss
+from jaxgpt.training.step.loss_scale import LossScale
+from jaxgpt.training.step.optimizer import make_optimizer
+from jaxgpt.training.step.state import init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 from jaxgpt.training.train_gpt import train
 
 pytestmark = pytest.mark.xdist_group("test_loss_scale")

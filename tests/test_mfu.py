@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from jaxgpt.training.mfu import flops_per_token, measure_peak_flops, peak_flops, table_peak_flops
+from jaxgpt.training.devices.mfu import flops_per_token, measure_peak_flops, peak_flops, table_peak_flops
 
 
 def test_flops_per_token_is_six_n_plus_attention():

@@ -15,8 +15,8 @@ from conftest import FAST_COMPILE
 
 from jaxgpt import GPTConfig
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.distributed import distributed_settings
-from jaxgpt.training.restore import restore_model
+from jaxgpt.training.devices.distributed import distributed_settings
+from jaxgpt.training.run.restore import restore_model
 from jaxgpt.training.train_gpt import train
 
 pytestmark = pytest.mark.xdist_group("test_multiprocess")  # one worker builds the module's fixtures (conftest.py)

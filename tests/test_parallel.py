@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import FAST_COMPILE, SHAKESPEARE
 
-from jaxgpt.training.sharding import fit_batch_to_devices
+from jaxgpt.training.devices.sharding import fit_batch_to_devices
 
 pytestmark = pytest.mark.xdist_group("test_parallel")  # one worker builds the module's fixtures (conftest.py)
 
@@ -22,13 +22,13 @@ CHILD = textwrap.dedent(
     import json, sys, tempfile
     import jax, jax.numpy as jnp, numpy as np
     from jaxgpt import GPT, GPTConfig
-    from jaxgpt.training.checkpoint import Checkpoints
+    from jaxgpt.training.run.checkpoint import Checkpoints
     from jaxgpt.training.config import TrainConfig
-    from jaxgpt.training.loss import language_model_loss
-    from jaxgpt.training.optimizer import make_optimizer
-    from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
-    from jaxgpt.training.state import abstract_train_state, init_train_state
-    from jaxgpt.training.step import make_train_step
+    from jaxgpt.training.step.loss import language_model_loss
+    from jaxgpt.training.step.optimizer import make_optimizer
+    from jaxgpt.training.devices.sharding import data_mesh, shard_batch, shard_state
+    from jaxgpt.training.step.state import abstract_train_state, init_train_state
+    from jaxgpt.training.step.train_step import make_train_step
 
     assert jax.device_count() == 8
     model = GPT(GPTConfig(vocab_size=64, block_size=16, n_layer=2, n_head=2, n_embd=32))

@@ -4,9 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_close, f64
+from helpers import assert_close, f64, randomise
 
-from jaxgpt import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding, reference
+from jaxgpt import GPT, GPTConfig, LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding, reference
+from jaxgpt.errors import InputError
+from jaxgpt.model import positional
 
 
 @pytest.mark.parametrize("n_embd", [16, 15])
@@ -58,3 +60,58 @@ def test_rotary_scores_depend_only_on_relative_offset(q_and_k):
     assert_close(score(3, 1), score(10, 8), tol=1e-4)
     assert_close(score(0, 5), score(20, 25), tol=1e-4)
     assert not np.allclose(score(3, 1), score(3, 2), atol=1e-3)
+
+
+# ---- the table of kinds: every model asks it, so a new kind is one entry (and its NumPy twin) ----
+
+
+def test_every_position_kind_has_a_numpy_twin():
+    assert list(reference.POSITIONS) == list(positional.POSITIONS)
+    for name, kind in positional.POSITIONS.items():
+        twin = reference.POSITIONS[name]
+        assert set(twin) <= set(positional.PositionKind._fields), name
+        assert (twin["embedding"] is None) == (kind.embedding is None), name
+        assert twin.get("rotary", False) == kind.rotary, name
+
+
+@pytest.mark.parametrize("name", [n for n, kind in positional.POSITIONS.items() if kind.embedding is not None])
+def test_each_kinds_embedding_equals_its_numpy_twin(name):
+    positions_T = jnp.array([0, 3, 1, 8])
+    module = positional.POSITIONS[name].embedding(9, 6)
+    variables = module.init(jax.random.key(0), positions_T)
+    expected_TxC = reference.POSITIONS[name]["embedding"](np.asarray(positions_T), f64(variables).get("params"), 6)
+    assert_close(module.apply(variables, positions_T), expected_TxC)
+
+
+def gpt_equals_reference(position):
+    # 3 heads of 4: an even head size, as rotary kinds need
+    config = GPTConfig(vocab_size=23, block_size=9, n_layer=1, n_head=3, n_embd=12, position=position)
+    idx_BxT = jax.random.randint(jax.random.key(0), (2, 9), 0, 23)
+    model = GPT(config)
+    params = randomise(model.init(jax.random.key(1), idx_BxT)["params"], scale=0.2)
+    logits_BxTxV = model.apply({"params": params}, idx_BxT)
+    assert_close(logits_BxTxV, reference.gpt(np.asarray(idx_BxT), f64(params), config), tol=1e-4)
+    return params
+
+
+@pytest.mark.parametrize("name", list(positional.POSITIONS))
+def test_gpt_with_each_position_kind_equals_reference(name):
+    params = gpt_equals_reference(name)
+    # GPT-2's checkpoint key: only a kind with a trained table has parameters under wpe
+    assert ("wpe" in params) == (name == "learned")
+
+
+def test_a_new_kind_is_one_entry_in_each_table(monkeypatch):
+    # "none": no position information at all (a causal model can still infer some, from the mask)
+    monkeypatch.setitem(positional.POSITIONS, "none", positional.PositionKind(embedding=None))
+    monkeypatch.setitem(reference.POSITIONS, "none", {"embedding": None})
+    params = gpt_equals_reference("none")
+    assert "wpe" not in params
+
+
+def test_config_rejects_an_unknown_position_naming_the_known_ones():
+    with pytest.raises(InputError) as error:
+        GPTConfig(position="alibi")
+    message = str(error.value)
+    assert "position='alibi'" in message and "\n" not in message
+    assert all(name in message for name in positional.POSITIONS)

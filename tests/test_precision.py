@@ -5,7 +5,7 @@ import types
 import jax
 import pytest
 
-from jaxgpt.training.precision import device_dtype, resolve_dtype
+from jaxgpt.training.devices.precision import device_dtype, resolve_dtype
 
 
 def device(platform, compute_capability=None):

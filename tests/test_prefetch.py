@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 
+from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.errors import InputError
-from jaxgpt.training.data import BatchSampler
-from jaxgpt.training.prefetch import Prefetcher
-from jaxgpt.training.sharding import data_mesh
+from jaxgpt.training.devices.prefetch import Prefetcher
+from jaxgpt.training.devices.sharding import data_mesh
 
 TOKENS = np.arange(1000, dtype=np.uint16) % 97
 A, B, T = 2, 4, 8

@@ -9,7 +9,7 @@ import pytest
 
 from jaxgpt.errors import InputError
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.profiling import StepProfiler
+from jaxgpt.training.devices.profiling import StepProfiler
 
 
 @jax.jit

@@ -15,10 +15,10 @@ import pytest
 from runs import SMALL, small_run_config
 
 from jaxgpt.errors import JaxgptError
-from jaxgpt.training.checkpoint import Checkpoints
-from jaxgpt.training.metrics import MetricsLog
-from jaxgpt.training.restore import restore_model
-from jaxgpt.training.run_dir import RunDir, RunDirError
+from jaxgpt.training.logs.metrics_file import MetricsLog
+from jaxgpt.training.run.checkpoint import Checkpoints
+from jaxgpt.training.run.folder import RunDir, RunDirError
+from jaxgpt.training.run.restore import restore_model
 from jaxgpt.training.train_gpt import train
 
 pytestmark = pytest.mark.xdist_group("test_run_dir")  # one worker builds the module's fixtures (conftest.py)
@@ -81,7 +81,7 @@ def test_a_resume_keeps_one_history(run_copy):
     """A run killed after iteration 20's checkpoint, part way through logging iteration 24."""
     log = MetricsLog(run_copy)
     for step in range(21, 24):
-        log.step(step, 9.0, 1e-3, 1.0, 1.0, 0.0)
+        log.record(step, {"loss": 9.0, "lr": 1e-3})
     with log.path.open("a") as f:
         f.write('{"iter": 24, "lo')  # the last line, cut short
     result = train(small_run_config(run_copy, init_from="resume", max_iters=30), **quiet)
@@ -142,6 +142,18 @@ def test_a_full_disk_while_logging_is_one_line_that_says_how_to_go_on(tmp_path, 
 
     monkeypatch.setattr(pathlib.Path, "open", full)
     with pytest.raises(
-        JaxgptError, match=r"could not write .*metrics.jsonl \(No space left on device\): free .* resume"
+        JaxgptError, match=r"could not write .*metrics.jsonl \(No space left on device\): free some disk space, .* resume"
     ):
-        log.step(1, 2.0, 1e-3, 10.0, 100.0, 0.1)
+        log.record(1, {"loss": 2.0})
+
+
+def test_an_os_error_that_is_not_a_full_disk_names_its_own_cause(tmp_path, monkeypatch):
+    log = MetricsLog(tmp_path)
+
+    def not_empty(*args, **kwargs):
+        raise OSError(errno.ENOTEMPTY, os.strerror(errno.ENOTEMPTY))
+
+    monkeypatch.setattr(pathlib.Path, "open", not_empty)
+    with pytest.raises(JaxgptError) as error:
+        log.record(1, {"loss": 2.0})
+    assert "Directory not empty" in str(error.value) and "disk space" not in str(error.value)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from jaxgpt import Transformer, TransformerConfig
+from jaxgpt.data.tasks import BOS, EOS, PAD, TASKS, TaskSampler, is_held_out
 from jaxgpt.decoding.seq2seq import beam_search, greedy_decode
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.loss import label_smoothed_loss
-from jaxgpt.training.optimizer import learning_rate_schedule
 from jaxgpt.training.recipes import SEQ2SEQ_RECIPE
-from jaxgpt.training.tasks import BOS, EOS, PAD, TASKS, TaskSampler, is_held_out
+from jaxgpt.training.step.loss import label_smoothed_loss
+from jaxgpt.training.step.optimizer import learning_rate_schedule
 from jaxgpt.training.train_seq2seq import train_seq2seq
 
 pytestmark = pytest.mark.xdist_group("test_seq2seq")  # one worker builds the module's fixtures (conftest.py)
@@ -160,9 +160,9 @@ def test_the_command_line_trains_and_reports_held_out_accuracy(tmp_path, capsys)
 
 
 def test_eval_reports_the_runs_exact_match_greedy_and_beam(trained):
-    from jaxgpt.training.restore import restore_run
+    from jaxgpt.training.evaluate import exact_match
+    from jaxgpt.training.run.restore import restore_run
     from jaxgpt.training.run_eval import evaluate_run
-    from jaxgpt.training.train_seq2seq import exact_match
 
     config, _ = trained
     result = evaluate_run(config.out_dir, "best")

@@ -19,12 +19,12 @@ import torch.nn.functional as F
 from jaxgpt.model.config import TransformerConfig
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.loss import seq2seq_loss
-from jaxgpt.training.optimizer import make_optimizer
+from jaxgpt.training.devices.sharding import data_mesh, shard_state
 from jaxgpt.training.recipes import SEQ2SEQ_RECIPE
-from jaxgpt.training.sharding import data_mesh, shard_state
-from jaxgpt.training.state import init_train_state
-from jaxgpt.training.step import make_train_step
+from jaxgpt.training.step.loss import seq2seq_loss
+from jaxgpt.training.step.optimizer import make_optimizer
+from jaxgpt.training.step.state import init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 
 STEPS, S, B = 50, 8, 4
 PAD, BOS, EOS = 0, 1, 2

@@ -3,7 +3,7 @@ resumed run's events with every step once."""
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.training.logs.tensorboard import TensorBoardWriter
 
 
 def read_events(out_dir) -> EventAccumulator:
@@ -13,10 +13,12 @@ def read_events(out_dir) -> EventAccumulator:
 
 
 def test_the_logged_scalars_are_tensorboard_events(tmp_path):
-    log = MetricsLog(tmp_path)
+    log = TensorBoardWriter(tmp_path)
     for step in (5, 10):
-        log.step(step, 3.0 - step / 10, 1e-3, 12.0, 1000.0, 0.25, grad_norm=0.7, param_norm=30.0)
-    log.evaluation(10, 2.4, 2.5, 1e-3)
+        scalars = {"loss": 3.0 - step / 10, "lr": 1e-3, "ms_per_iter": 12.0, "tokens_per_sec": 1000.0, "mfu": 0.25}
+        log.record(step, {**scalars, "grad_norm": 0.7, "param_norm": 30.0})
+    log.record(10, {"train_loss": 2.4, "val_loss": 2.5, "lr": 1e-3})
+    log.text(10, "sample", "ROMEO:")
     log.close()
     events = read_events(tmp_path)
     assert [(e.step, e.value) for e in events.Scalars("train/loss")] == [(5, 2.5), (10, 2.0)]
@@ -26,14 +28,13 @@ def test_the_logged_scalars_are_tensorboard_events(tmp_path):
 
 
 def test_a_resumed_run_has_every_step_once(tmp_path):
-    first = MetricsLog(tmp_path)
+    first = TensorBoardWriter(tmp_path)
     for step in (5, 10, 15, 20):  # a crash after step 20, the last checkpoint at 10
-        first.step(step, float(step), 1e-3, 1.0, 1.0, 0.0)
+        first.record(step, {"loss": float(step)})
     first.close()
-    MetricsLog(tmp_path).keep_until(10)  # what resuming from iteration 10 does
-    again = MetricsLog(tmp_path)
+    again = TensorBoardWriter(tmp_path, resumed_at=10)  # what resuming from iteration 10 opens
     for step in (15, 20, 25):
-        again.step(step, -float(step), 1e-3, 1.0, 1.0, 0.0)
+        again.record(step, {"loss": -float(step)})
     again.close()
     scalars = read_events(tmp_path).Scalars("train/loss")
     assert [(e.step, e.value) for e in scalars] == [(5, 5.0), (10, 10.0), (15, -15.0), (20, -20.0), (25, -25.0)]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from jaxgpt.training.tokenizer import BPETokenizer, CharTokenizer, TokenizerError, tokenizer_from_dict
+from jaxgpt.data.tokenizer import BPETokenizer, CharTokenizer, TokenizerError, tokenizer_from_dict
 
 
 def test_shakespeare_has_nanogpts_65_characters_in_sorted_order(shakespeare_path):

@@ -13,16 +13,17 @@ from helpers import nanogpt_lr
 
 import jaxgpt.training.loop as loop_module
 from jaxgpt import GPT, GPTConfig
-from jaxgpt.training.checkpoint import Checkpoints
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.sampler import BatchSampler
+from jaxgpt.errors import TrainingError
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import BatchSampler, Dataset
-from jaxgpt.training.loop import TrainingError
-from jaxgpt.training.loss import language_model_loss
-from jaxgpt.training.optimizer import learning_rate_schedule, make_optimizer
-from jaxgpt.training.restore import restore_model
-from jaxgpt.training.sharding import data_mesh
-from jaxgpt.training.state import abstract_train_state, init_train_state
-from jaxgpt.training.step import make_train_step
+from jaxgpt.training.devices.sharding import data_mesh
+from jaxgpt.training.run.checkpoint import Checkpoints
+from jaxgpt.training.run.restore import restore_model
+from jaxgpt.training.step.loss import language_model_loss
+from jaxgpt.training.step.optimizer import learning_rate_schedule, make_optimizer
+from jaxgpt.training.step.state import abstract_train_state, init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 from jaxgpt.training.train_gpt import train
 
 TINY = GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.1)

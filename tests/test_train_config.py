@@ -1,5 +1,6 @@
 """TrainConfig checks itself: every rule, each with its one-line message naming the value."""
 
+import dataclasses
 import pytest
 
 from jaxgpt.errors import InputError
@@ -47,3 +48,10 @@ def test_a_config_is_a_leaf_that_checks_no_paths():
     # the data and weights are checked by the trainer that uses them, not when a config is made
     config = TrainConfig(dataset="no/such/folder", data_file="no-such-file.txt", init_from="no-such-weights")
     assert config.dataset == "no/such/folder"
+
+
+def test_a_runs_json_from_an_older_version_loads_without_the_settings_since_removed():
+    old = {**dataclasses.asdict(TrainConfig(seed=7)), "compilation_cache": True}  # a setting now command-line only
+    assert TrainConfig.from_json(old) == TrainConfig(seed=7)
+    with pytest.raises(TypeError):
+        TrainConfig(**old)

@@ -18,17 +18,17 @@ import torch.nn.functional as F
 from helpers import nanogpt_lr
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.pretrained import hf_config, to_hf_state_dict
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import BatchSampler
-from jaxgpt.training.loss import language_model_loss
-from jaxgpt.training.optimizer import make_optimizer
+from jaxgpt.training.devices.sharding import data_mesh, shard_state
 from jaxgpt.training.recipes import TRAIN_RECIPES
-from jaxgpt.training.sharding import data_mesh, shard_state
-from jaxgpt.training.state import init_train_state
-from jaxgpt.training.step import make_train_step
+from jaxgpt.training.step.loss import language_model_loss
+from jaxgpt.training.step.optimizer import make_optimizer
+from jaxgpt.training.step.state import init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 
 STEPS = 200
 MODEL = GPTConfig(

@@ -6,7 +6,7 @@ from matplotlib.image import imread
 
 from jaxgpt.model import reference
 from jaxgpt.study.figures import plot_attention, plot_attention_heads
-from jaxgpt.training.metrics import plot_losses
+from jaxgpt.training.logs.metrics_file import plot_losses
 
 
 @pytest.fixture

@@ -1,16 +1,22 @@
-"""nanoGPT's --wandb_log: an offline Weights & Biases run holds the scalars of metrics.jsonl, and
-asking for it without the package is a one-line error."""
+"""nanoGPT's --wandb_log: an offline Weights & Biases run holds the scalars of metrics.jsonl; its
+checkpoints sample and evaluate where wandb is not installed, and training with it there is a
+one-line error before anything is written."""
 
+import dataclasses
 import glob
 import importlib.util
 import json
 import struct
 
+import jax
 import pytest
 
+from jaxgpt.decoding.generate import generate
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.run.restore import restore_model
+from jaxgpt.training.run_eval import evaluate_run
 from jaxgpt.training.train_gpt import train
 
 
@@ -67,10 +73,22 @@ def test_an_offline_run_holds_the_scalars_of_metrics_jsonl(tmp_path, monkeypatch
     evaluated = {r["iter"]: r["val_loss"] for r in records if "val_loss" in r}
     assert {row["_step"]: row["eval/val_loss"] for row in history if "eval/val_loss" in row} == pytest.approx(evaluated)
     assert all("train/grad_norm" in row for row in history if "train/loss" in row)
-
-
-def test_wandb_log_without_the_package_is_a_one_line_error(monkeypatch):
+    # the same run on a machine without wandb: its checkpoints sample and evaluate; resuming says what to do
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real_find_spec(name))
+    model, params, tokenizer, meta = restore_model(out_dir)
+    assert meta["train"]["wandb_log"] is True and meta["iter"] == 20
+    assert len(tokenizer.decode(generate(model, params, tokenizer.encode("\n")[None, :], 5, rng=jax.random.key(0))[0])) == 6
+    assert evaluate_run(out_dir)["iter"] == 20
+    resumed = dataclasses.replace(config, init_from="resume", max_iters=30)
+    with pytest.raises(InputError, match=r"wandb_log=True needs the wandb package: .* or pass --wandb_log False"):
+        train(resumed, progress=False)
+
+
+def test_wandb_log_without_the_package_is_a_one_line_error_at_the_start_of_training(monkeypatch, tmp_path):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real_find_spec(name))
+    config = TrainConfig(wandb_log=True, out_dir=str(tmp_path / "run"))  # a config loads anywhere
     with pytest.raises(InputError, match=r'wandb_log=True needs the wandb package: pip install -e "\.\[wandb\]"'):
-        TrainConfig(wandb_log=True)
+        train(config, GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=32), progress=False)
+    assert not (tmp_path / "run").exists()  # said before anything was written

@@ -13,23 +13,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.tokenizer import CharTokenizer
 from jaxgpt.decoding.generate import generate
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.params import count_params
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import Dataset
-from jaxgpt.training.loop import training_loop
-from jaxgpt.training.loss import language_model_loss
-from jaxgpt.training.metrics import MetricsLog
-from jaxgpt.training.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
-from jaxgpt.training.optimizer import make_optimizer
-from jaxgpt.training.precision import resolve_dtype
-from jaxgpt.training.run_dir import RunFiles
-from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
-from jaxgpt.training.state import init_train_state
-from jaxgpt.training.step import make_train_step
-from jaxgpt.training.tokenizer import CharTokenizer
+from jaxgpt.training.devices.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
+from jaxgpt.training.devices.precision import resolve_dtype
+from jaxgpt.training.devices.sharding import data_mesh, shard_batch, shard_state
+from jaxgpt.training.logs.metrics_file import MetricsLog
+from jaxgpt.training.logs.writers import Writers
+from jaxgpt.training.loop import TrainingLoop
+from jaxgpt.training.run.start import RunFiles
+from jaxgpt.training.step.loss import language_model_loss
+from jaxgpt.training.step.optimizer import learning_rate_schedule, make_optimizer
+from jaxgpt.training.step.state import init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 from jaxgpt.training.train_gpt import language_model_task
 
 
@@ -109,13 +110,15 @@ def time_training_loop(model_config: GPTConfig, train_config: TrainConfig, iters
     )
     data = random_dataset(model_config.vocab_size, max(200_000, 20 * T))
     task = language_model_task(config, model_config, data)
-    optimizer, mesh = make_optimizer(config), data_mesh()
+    schedule, mesh = learning_rate_schedule(config), data_mesh()
+    optimizer = make_optimizer(config, schedule)
     state = shard_state(init_train_state(task.model, optimizer, 0, task.example_inputs), mesh)
     with tempfile.TemporaryDirectory() as folder:
         log = MetricsLog(folder)
         evaluations = io.StringIO()  # the loop's evaluation lines are not the benchmark's
         with contextlib.redirect_stdout(evaluations):
-            training_loop(config, task, state, optimizer, mesh, RunFiles(None, log), None, 1.0, progress=False)
+            files = RunFiles(None, Writers([log]))
+            TrainingLoop(config, task, state, optimizer, schedule, mesh, files, None, 1.0, progress=False).run()
         for line in evaluations.getvalue().splitlines():
             if line.startswith("profile "):
                 print(line)

@@ -7,7 +7,7 @@ import pathlib
 from jaxgpt.cli.flags import OneLineErrorParser, parse_checkpoint
 from jaxgpt.errors import InputError
 from jaxgpt.study.explorer import GENERATOR, write_attention_explorer
-from jaxgpt.training.restore import restore_model
+from jaxgpt.training.run.restore import restore_model
 
 
 def explore_parser() -> OneLineErrorParser:

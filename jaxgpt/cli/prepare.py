@@ -5,9 +5,10 @@ from __future__ import annotations
 import pathlib
 
 from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.sources import load_text
+from jaxgpt.data.tokenizer import BPETokenizer
 from jaxgpt.errors import InputError, reported_os_errors
-from jaxgpt.training.data import Dataset, load_text
-from jaxgpt.training.tokenizer import BPETokenizer
 
 
 def prepare_parser() -> OneLineErrorParser:
@@ -37,9 +38,7 @@ def prepare_main(argv: list[str]) -> int:
         )
     text = load_text("shakespeare", args.data_file)
     data = Dataset.from_text(text, BPETokenizer.gpt2() if args.tokenizer == "gpt2" else None)
-    with reported_os_errors(
-        f"write the prepared data in {args.out_dir}", "free some disk space or choose another --out_dir"
-    ):
+    with reported_os_errors(f"write the prepared data in {args.out_dir}", "choose another --out_dir"):
         folder = data.save(args.out_dir)
     print(
         f"{len(data.train):,} train and {len(data.val):,} val tokens ({data.tokenizer.vocab_size:,}-token "

@@ -11,10 +11,9 @@ import sys
 
 import jax
 
-from jaxgpt.errors import DeviceError, JaxgptError, reported_device_errors
-from jaxgpt.training.data import cache_dir
+from jaxgpt.data.cache import cache_dir
+from jaxgpt.errors import DeviceError, JaxgptError, TrainingError, reported_device_errors
 from jaxgpt.training.interrupt import TrainingInterrupted
-from jaxgpt.training.loop import TrainingError
 
 
 def use_compilation_cache(enabled: bool) -> None:

@@ -7,14 +7,14 @@ import pathlib
 import jax
 
 from jaxgpt.cli.flags import OneLineErrorParser, parse_bool, parse_checkpoint
+from jaxgpt.data.tokenizer import BPETokenizer
 from jaxgpt.decoding.generate import check_sampling, generate
 from jaxgpt.errors import InputError
 from jaxgpt.model.gpt import GPT
+from jaxgpt.model.params import cast_params
 from jaxgpt.model.pretrained import GPT2_REPOS, load_gpt2
-from jaxgpt.training.loss import cast_params
-from jaxgpt.training.precision import DTYPES
-from jaxgpt.training.restore import restore_model
-from jaxgpt.training.tokenizer import BPETokenizer
+from jaxgpt.training.devices.precision import DTYPES
+from jaxgpt.training.run.restore import restore_model
 
 
 def sample_parser() -> OneLineErrorParser:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import jax
-import numpy as np
-from jax.experimental import multihost_utils
 
 from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import (
     OneLineErrorParser,
+    add_compilation_cache_flag,
     add_config_flags,
     add_move_old_run_flag,
     fit_recipe_to_devices,
@@ -16,12 +15,9 @@ from jaxgpt.cli.flags import (
     run_settings,
 )
 from jaxgpt.cli.run import use_compilation_cache
-from jaxgpt.decoding.generate import generate
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
-from jaxgpt.model.gpt import GPT
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.distributed import initialize, is_main_process
-from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.training.devices.distributed import initialize, is_main_process
 from jaxgpt.training.recipes import FINETUNE_RECIPE, TRAIN_RECIPES, default_preset
 from jaxgpt.training.train_gpt import train
 
@@ -47,6 +43,7 @@ def train_parser(preset: str | None) -> OneLineErrorParser:
     add_config_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
     add_config_flags(parser, GPTConfig, GPTConfig.from_preset(preset) if preset else GPTConfig(), MODEL_FLAGS)
     add_move_old_run_flag(parser)
+    add_compilation_cache_flag(parser)
     add = parser.add_argument
     add(
         "--coordinator_address",
@@ -68,7 +65,9 @@ def train_main(argv: list[str]) -> int:
     say = print if is_main_process() else lambda *_: None
     machine_preset = default_preset()
     args = train_parser(machine_preset).parse_args(argv)
-    model_flags, train_flags = given_flags(args, MODEL_FLAGS, ("preset", "move_old_run", *DISTRIBUTED_FLAGS))
+    model_flags, train_flags = given_flags(
+        args, MODEL_FLAGS, ("preset", "move_old_run", "compilation_cache", *DISTRIBUTED_FLAGS)
+    )
     preset = args.preset or machine_preset
     init_from = train_flags.get("init_from", "scratch")
     notes = [f"allocator: {describe()}"]  # said once the run's checks have passed, so bad input gets one line alone
@@ -87,42 +86,22 @@ def train_main(argv: list[str]) -> int:
     notes.extend([batch_note] if batch_note else [])
     train_config = TrainConfig(**settings)
     model_config = GPTConfig.from_preset(preset, **model_flags)
-    use_compilation_cache(train_config.compilation_cache)
+    use_compilation_cache(args.compilation_cache)
 
     def echo(*message):
         while notes:
             say(notes.pop(0))
         say(*message)
 
-    result = train(train_config, model_config, echo=echo, model_overrides=model_flags, move_old_run=args.move_old_run)
-    if train_config.eval_only:
-        return 0
-    params = result.state.params
-    if jax.process_count() > 1:  # every process hands over its pieces; process 0 alone samples
-        params = multihost_utils.process_allgather(params, tiled=True)
-        if not is_main_process():
-            return 0
-    tokens = generate(
-        GPT(result.model_config),
-        params,
-        _start_tokens(result.tokenizer)[None, :],
-        300,
-        rng=jax.random.key(train_config.seed),
-        temperature=0.8,
-        top_k=200,
+    result = train(
+        train_config,
+        model_config,
+        echo=echo,
+        model_overrides=model_flags,
+        move_old_run=args.move_old_run,
+        sample_tokens=300,
     )
-    sample = result.tokenizer.decode(tokens[0])
-    print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
-    print(sample)
-    log = MetricsLog(train_config.out_dir)  # the sample in TensorBoard too, at the last iteration
-    log.tensorboard.text("sample", sample, int(result.state.step))
-    log.close()
+    if result.sample is not None:  # None: eval_only, or another process than 0 in a multi-process run
+        print(f"best val loss {result.best_val_loss:.4f}; checkpoints in {train_config.out_dir}\n---------------")
+        print(result.sample)
     return 0
-
-
-def _start_tokens(tokenizer):
-    """A newline to start the closing sample from, or the first token if the text had none."""
-    try:
-        return tokenizer.encode("\n")
-    except ValueError:
-        return np.zeros((1,), np.int32)

@@ -7,6 +7,7 @@ import jax
 
 from jaxgpt.cli.flags import (
     OneLineErrorParser,
+    add_compilation_cache_flag,
     add_config_flags,
     add_move_old_run_flag,
     fit_recipe_to_devices,
@@ -14,15 +15,13 @@ from jaxgpt.cli.flags import (
     run_settings,
 )
 from jaxgpt.cli.run import use_compilation_cache
+from jaxgpt.data.tasks import TASKS
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import TRANSFORMER_PRESETS, TransformerConfig
-from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.distributed import is_main_process
-from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.training.devices.distributed import is_main_process
 from jaxgpt.training.recipes import SEQ2SEQ_RECIPE
-from jaxgpt.training.tasks import TASKS
-from jaxgpt.training.train_seq2seq import exact_match, train_seq2seq
+from jaxgpt.training.train_seq2seq import train_seq2seq
 
 SEQ2SEQ_MODEL_FLAGS = (
     "n_encoder_layer",
@@ -64,6 +63,7 @@ def seq2seq_parser() -> OneLineErrorParser:
     add_config_flags(parser, TrainConfig, TrainConfig(**SEQ2SEQ_RECIPE))
     add_config_flags(parser, TransformerConfig, TransformerConfig.from_preset("transformer-tiny"), SEQ2SEQ_MODEL_FLAGS)
     add_move_old_run_flag(parser)
+    add_compilation_cache_flag(parser)
     return parser
 
 
@@ -72,7 +72,7 @@ def seq2seq_main(argv: list[str]) -> int:
     for name in ("beam_size", "num_examples"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name}={getattr(args, name)} must be >= 1")
-    not_config = ("task", "preset", "beam_size", "num_examples", "move_old_run")
+    not_config = ("task", "preset", "beam_size", "num_examples", "move_old_run", "compilation_cache")
     model_flags, train_flags = given_flags(args, SEQ2SEQ_MODEL_FLAGS, not_config)
     model_config = TransformerConfig.from_preset(args.preset, **model_flags)
     recipe = run_settings(SEQ2SEQ_RECIPE, train_flags) if train_flags.get("init_from") == "resume" else SEQ2SEQ_RECIPE
@@ -80,22 +80,22 @@ def seq2seq_main(argv: list[str]) -> int:
     if batch_note and is_main_process():
         print(batch_note)
     config = TrainConfig(**settings)
-    use_compilation_cache(config.compilation_cache)
-    result = train_seq2seq(config, args.task, model_config, move_old_run=args.move_old_run)
-    if config.eval_only:
+    use_compilation_cache(args.compilation_cache)
+    result = train_seq2seq(
+        config,
+        args.task,
+        model_config,
+        move_old_run=args.move_old_run,
+        exact_match_examples=args.num_examples,
+        beam_size=args.beam_size,
+    )
+    if result.exact_match is None:  # eval_only
         return 0
-    model, params = Transformer(result.model_config), result.state.params
-    greedy, examples = exact_match(model, params, result.task, args.num_examples, config.seed)
-    beam, _ = exact_match(model, params, result.task, args.num_examples, config.seed, args.beam_size)
+    scores, examples = result.exact_match
+    greedy, beam = scores["exact_match_greedy"], scores[f"exact_match_beam{args.beam_size}"]
     print(
         f"{result.task.name}: exact match on {args.num_examples} held-out sources: greedy {100 * greedy:.1f}%, "
         f"beam {args.beam_size} {100 * beam:.1f}%"
     )
-    if is_main_process():  # the held-out accuracy in TensorBoard too, at the last iteration
-        log = MetricsLog(config.out_dir)
-        log.tensorboard.scalar("eval/exact_match_greedy", greedy, int(result.state.step))
-        log.tensorboard.scalar(f"eval/exact_match_beam{args.beam_size}", beam, int(result.state.step))
-        log.close()
-    for source, expected, decoded in examples[:5]:
-        print(f"  {source!r} -> {decoded!r} ({'right' if decoded == expected else f'expected {expected!r}'})")
+    print(examples)
     return 0

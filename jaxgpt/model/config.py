@@ -11,10 +11,13 @@ from __future__ import annotations
 import dataclasses
 
 from jaxgpt.errors import InputError, check_int
+from jaxgpt.model.positional import POSITIONS  # the table of position encodings: its names are the choices
+from jaxgpt.settings import setting
 
-POSITIONS = ("learned", "sinusoidal", "rotary")
 ATTENTION_IMPLEMENTATIONS = ("manual", "xla", "cudnn")
 ACTIVATIONS = ("gelu_tanh", "gelu", "relu")
+_DROPOUT = "dropout rate in [0, 1) on embeddings, attention weights and residual branches"
+_ATTENTION = "manual: the readable einsum path; xla or cudnn: jax.nn.dot_product_attention"
 
 
 def _check_positive_int(config, *names: str) -> None:
@@ -57,30 +60,38 @@ def _from_preset(cls, presets: dict[str, dict], name: str, overrides: dict):
 class GPTConfig:
     """A GPT-2 style decoder-only model. Defaults are nanoGPT's (GPT-2 124M, padded vocabulary)."""
 
-    block_size: int = 1024  # T_max: the longest context the model sees
+    block_size: int = setting(1024, "context length T: the longest sequence the model sees")
     vocab_size: int = 50304  # V: 50257 for GPT-2's BPE, padded to a multiple of 64 by nanoGPT
-    n_layer: int = 12  # number of transformer blocks
-    n_head: int = 12  # H: attention heads per block
-    n_embd: int = 768  # C: residual stream width
-    dropout: float = 0.0  # on embeddings, attention weights and residual branches
-    bias: bool = True  # biases in Linear layers and LayerNorms, like GPT-2
-    position: str = "learned"  # "learned" (GPT-2), "sinusoidal" (2017 paper) or "rotary" (RoPE)
-    attention_impl: str = "manual"  # "manual" readable path, or jax.nn.dot_product_attention's "xla"/"cudnn"
-    activation: str = "gelu_tanh"  # GPT-2 uses the tanh approximation of GELU
+    n_layer: int = setting(12, "transformer blocks")
+    n_head: int = setting(12, "attention heads H per block (must divide the width)")
+    n_embd: int = setting(768, "width C of the residual stream")
+    dropout: float = setting(0.0, _DROPOUT)
+    bias: bool = setting(
+        True, "biases in linear layers and LayerNorms (GPT-2: True; nanoGPT's Shakespeare models: False)"
+    )
+    position: str = setting(
+        "learned", "position encoding, one of the table in jaxgpt/model/positional.py", tuple(POSITIONS)
+    )
+    attention_impl: str = setting("manual", _ATTENTION, ATTENTION_IMPLEMENTATIONS)
+    activation: str = setting(
+        "gelu_tanh", "the feed-forward's nonlinearity (GPT-2: the tanh approximation of GELU)", ACTIVATIONS
+    )
     layer_norm_epsilon: float = 1e-5
-    remat: bool = False  # recompute each block's activations in the backward pass: less memory, ~1/3 more work
+    remat: bool = setting(
+        False, "recompute each block's activations in the backward pass: less memory, about 1/3 more compute"
+    )
 
     def __post_init__(self):
         _check_positive_int(self, "block_size", "vocab_size", "n_layer", "n_head", "n_embd")
         _check_heads(self, "n_embd")
         _check_dropout(self)
-        _check_choice(self, "position", POSITIONS)
+        _check_choice(self, "position", tuple(POSITIONS))
         _check_choice(self, "attention_impl", ATTENTION_IMPLEMENTATIONS)
         _check_choice(self, "activation", ACTIVATIONS)
         _check_epsilon(self)
-        if self.position == "rotary" and self.head_size % 2:
+        if POSITIONS[self.position].rotary and self.head_size % 2:  # RoPE turns channel pairs
             raise InputError(
-                f"position='rotary' needs an even head size, but n_embd/n_head = "
+                f"position={self.position!r} needs an even head size, but n_embd/n_head = "
                 f"{self.n_embd}/{self.n_head} = {self.head_size}: change n_embd or n_head"
             )
 
@@ -119,20 +130,24 @@ class TransformerConfig:
 
     src_vocab_size: int = 32000  # V_src
     tgt_vocab_size: int = 32000  # V_tgt
-    block_size: int = 512  # longest source or target sequence
-    n_encoder_layer: int = 6  # N in the paper
-    n_decoder_layer: int = 6
-    n_head: int = 8  # h
-    d_model: int = 512  # C
-    d_ff: int = 2048  # F: inner width of the position-wise feed-forward
-    dropout: float = 0.1  # P_drop
+    block_size: int = setting(512, "the longest source or target sequence")
+    n_encoder_layer: int = setting(6, "encoder blocks (N in the paper)")
+    n_decoder_layer: int = setting(6, "decoder blocks")
+    n_head: int = setting(8, "attention heads h per block (must divide d_model)")
+    d_model: int = setting(512, "width C of the residual stream")
+    d_ff: int = setting(2048, "inner width F of the position-wise feed-forward layers")
+    dropout: float = setting(0.1, _DROPOUT + " (P_drop)")
     bias: bool = True
-    norm_first: bool = False  # False: the paper's post-LN; True: pre-LN, as GPT-2 and the Annotated Transformer
+    norm_first: bool = setting(
+        False, "False: post-LN as the 2017 paper; True: pre-LN as GPT-2 and the Annotated Transformer"
+    )
     share_embeddings: bool = False  # one embedding for source and target (needs one shared vocabulary)
     tie_output: bool = True  # output projection = target embedding transposed (paper section 3.4)
     pad_id: int = 0  # token id that marks padding in source and target
-    attention_impl: str = "manual"
-    activation: str = "relu"  # the paper's FFN is max(0, xW1 + b1)W2 + b2
+    attention_impl: str = setting("manual", _ATTENTION, ATTENTION_IMPLEMENTATIONS)
+    activation: str = setting(
+        "relu", "the feed-forward's nonlinearity (the paper's: max(0, xW1 + b1)W2 + b2)", ACTIVATIONS
+    )
     layer_norm_epsilon: float = 1e-5
 
     def __post_init__(self):

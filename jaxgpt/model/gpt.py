@@ -10,15 +10,16 @@ from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.embedding import TokenEmbedding
 from jaxgpt.model.layernorm import LayerNorm
-from jaxgpt.model.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+from jaxgpt.model.positional import POSITIONS
 
 
 class GPT(nn.Module):
     """Token ids [B, T] -> next-token logits [B, T, V].
 
-    Embed tokens (`wte`) and positions (`wpe`), run `n_layer` causal pre-LN blocks (`h_0` ...),
-    normalise (`ln_f`) and score every vocabulary entry with the token embedding itself
-    (weight tying, so there is no separate `lm_head`). Parameter names are GPT-2's checkpoint
+    Embed tokens (`wte`) and positions (`wpe`, or RoPE inside attention: the kind's entry in
+    `positional.POSITIONS` says which), run `n_layer` causal pre-LN blocks (`h_0` ...), normalise
+    (`ln_f`) and score every vocabulary entry with the token embedding itself (weight tying,
+    so there is no separate `lm_head`). Parameter names are GPT-2's checkpoint
     keys. Init is GPT-2's: normal(0.02), and residual projections (`c_proj`) normal(0.02 /
     sqrt(2 * n_layer)) so the residual stream's variance does not grow with depth.
 
@@ -49,13 +50,10 @@ class GPT(nn.Module):
 
         wte = TokenEmbedding(c.vocab_size, c.n_embd, embedding_init=nn.initializers.normal(0.02), name="wte")
         x_BxTxC = wte(idx_BxT)
-        if c.position == "learned":
-            x_BxTxC = x_BxTxC + LearnedPositionalEmbedding(block_size=c.block_size, n_embd=c.n_embd, name="wpe")(
-                positions_T
-            )
-        elif c.position == "sinusoidal":
-            x_BxTxC = x_BxTxC + SinusoidalPositionalEncoding(n_embd=c.n_embd, name="wpe")(positions_T)
-        # ("rotary" turns q and k inside every attention layer instead)
+        position = POSITIONS[c.position]  # what this kind adds here, and whether attention turns q and k
+        if position.embedding is not None:
+            wpe = position.embedding(c.block_size, c.n_embd, name="wpe")
+            x_BxTxC = x_BxTxC + wpe(positions_T)  # [B, T, C] + [T, C]
         x_BxTxC = nn.Dropout(c.dropout)(x_BxTxC, deterministic=deterministic)
         # remat: keep only each block's input for the backward pass and recompute the rest there
         # (deterministic and decode, arguments 5 and 6 counting self, stay Python values)
@@ -71,7 +69,7 @@ class GPT(nn.Module):
                 bias=c.bias,
                 causal=True,
                 norm_first=True,
-                rotary=c.position == "rotary",
+                rotary=position.rotary,
                 activation=c.activation,
                 attention_impl=c.attention_impl,
                 layer_norm_epsilon=c.layer_norm_epsilon,

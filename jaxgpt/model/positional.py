@@ -1,10 +1,17 @@
-"""Three ways to tell the model where each token is.
+"""Three ways to tell the model where each token is, and `POSITIONS`, the one table of them.
 
 - `LearnedPositionalEmbedding`: a trained vector per position (GPT-2's `wpe`).
 - `SinusoidalPositionalEncoding`: fixed sines and cosines (Vaswani et al. 2017, section 3.5).
 - `RotaryEmbedding`: turn queries and keys by a position-dependent angle (RoPE, Su et al. 2021),
   so that attention scores depend on relative offsets only.
+
+`GPTConfig(position=...)` accepts exactly the names of `POSITIONS`, and the models ask the table
+what to do, never the name. A new kind is one entry here and its NumPy twin in
+`reference.POSITIONS` (tests/test_positional.py proves the two tables agree).
 """
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -57,3 +64,23 @@ class RotaryEmbedding(nn.Module):
         angles_TxD = jnp.concatenate([angles_TxD2, angles_TxD2], axis=-1)
         rotated_BxHxTxD = x_BxHxTxD * jnp.cos(angles_TxD) + rotate_half(x_BxHxTxD) * jnp.sin(angles_TxD)
         return rotated_BxHxTxD.astype(x_BxHxTxD.dtype)
+
+
+class PositionKind(NamedTuple):
+    """What one kind of position encoding does to the model."""
+
+    # (block_size, n_embd, name) -> a module taking positions [T] to [T, C], added to the token
+    # embeddings; None: nothing is added
+    embedding: Callable[..., nn.Module] | None
+    rotary: bool = False  # turn queries and keys by their positions in every self-attention (RoPE)
+
+
+POSITIONS: dict[str, PositionKind] = {
+    "learned": PositionKind(  # GPT-2
+        embedding=lambda block_size, n_embd, name=None: LearnedPositionalEmbedding(block_size, n_embd, name=name)
+    ),
+    "sinusoidal": PositionKind(  # the 2017 paper
+        embedding=lambda block_size, n_embd, name=None: SinusoidalPositionalEncoding(n_embd, name=name)
+    ),
+    "rotary": PositionKind(embedding=None, rotary=True),  # positions enter through q and k only
+}

@@ -184,6 +184,14 @@ def rotary_embedding(x_BxHxTxD, positions_T, base=10000.0):
     return x_BxHxTxD * np.cos(angles_TxD) + rotate_half(x_BxHxTxD) * np.sin(angles_TxD)
 
 
+# twin of positional.POSITIONS: "embedding" (positions [T], wpe's params, C) -> [T, C]; "rotary" turns q and k
+POSITIONS = {
+    "learned": {"embedding": lambda positions_T, wpe, C: wpe["embedding"][positions_T]},
+    "sinusoidal": {"embedding": lambda positions_T, wpe, C: sinusoidal_position_encoding(positions_T, C)},
+    "rotary": {"embedding": None, "rotary": True},  # positions enter through q and k only
+}
+
+
 # ---- position-wise feed-forward (2017, section 3.3) ----------------------------------------
 
 
@@ -239,22 +247,19 @@ def gpt(idx_BxT, params, config):
 
     `params` is `GPT(config).init(...)["params"]` (as float64); `config` a `GPTConfig`."""
     idx_BxT = np.asarray(idx_BxT)
-    T = idx_BxT.shape[1]
-    positions_T = np.arange(T)
+    positions_T = np.arange(idx_BxT.shape[1])
     wte_VxC = params["wte"]["embedding"]
     x_BxTxC = wte_VxC[idx_BxT]  # token embeddings
-    if config.position == "learned":
-        x_BxTxC = x_BxTxC + params["wpe"]["embedding"][positions_T]
-    elif config.position == "sinusoidal":
-        x_BxTxC = x_BxTxC + sinusoidal_position_encoding(positions_T, config.n_embd)
-    # ("rotary" turns q and k inside every attention layer instead)
+    position = POSITIONS[config.position]
+    if position["embedding"] is not None:
+        x_BxTxC = x_BxTxC + position["embedding"](positions_T, params.get("wpe"), config.n_embd)  # + [T, C]
     for i in range(config.n_layer):
         x_BxTxC = transformer_block(
             x_BxTxC,
             params[f"h_{i}"],
             config.n_head,
             causal=True,
-            rotary=config.position == "rotary",
+            rotary=position.get("rotary", False),  # as PositionKind, False unless said
             activation=config.activation,
             epsilon=config.layer_norm_epsilon,
         )
@@ -267,9 +272,9 @@ def gpt(idx_BxT, params, config):
 
 def _embed(tokens_BxT, embedding_VxC, d_model):
     tokens_BxT = np.asarray(tokens_BxT)
-    T = tokens_BxT.shape[1]
+    positions_TxC = POSITIONS["sinusoidal"]["embedding"](np.arange(tokens_BxT.shape[1]), None, d_model)  # section 3.5
     # section 3.4: embeddings are multiplied by sqrt(d_model) before the positions are added
-    return embedding_VxC[tokens_BxT] * math.sqrt(d_model) + sinusoidal_position_encoding(np.arange(T), d_model)
+    return embedding_VxC[tokens_BxT] * math.sqrt(d_model) + positions_TxC
 
 
 def _target_embedding(params, config):

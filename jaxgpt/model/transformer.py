@@ -11,7 +11,7 @@ from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.config import TransformerConfig
 from jaxgpt.model.embedding import TokenEmbedding
 from jaxgpt.model.layernorm import LayerNorm
-from jaxgpt.model.positional import SinusoidalPositionalEncoding
+from jaxgpt.model.positional import POSITIONS
 
 
 class Transformer(nn.Module):
@@ -36,7 +36,7 @@ class Transformer(nn.Module):
         self.src_embed = embed(c.src_vocab_size)
         if not c.share_embeddings:
             self.tgt_embed = embed(c.tgt_vocab_size)
-        self.position = SinusoidalPositionalEncoding(n_embd=c.d_model)
+        self.position = POSITIONS["sinusoidal"].embedding(c.block_size, c.d_model)  # the paper's, section 3.5
         self.drop = nn.Dropout(c.dropout)
         block = lambda causal, cross_attention: TransformerBlock(
             n_head=c.n_head,

@@ -1,4 +1,5 @@
-"""Pictures for studying: attention heatmaps, one head or a grid of heads (loss curves: `jaxgpt.training.metrics`).
+"""Pictures for studying: attention heatmaps, one head or a grid of heads (loss curves: see
+`jaxgpt.training.logs.metrics_file`).
 
 Every function returns a matplotlib `Figure` (shown by a notebook when it is a cell's value) and
 writes a PNG when given a `path`. Figures are built without pyplot, so nothing depends on a

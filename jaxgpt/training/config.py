@@ -1,14 +1,17 @@
-"""How to train: `TrainConfig`, nanoGPT's flag names and defaults. A leaf: it checks its own values
-and imports nothing of the project but the errors and the dtype names (paths are checked by the
-trainer that uses them)."""
+"""How to train: `TrainConfig`, nanoGPT's flag names and defaults, each setting described once,
+beside its field (jaxgpt.settings). It checks its own values and nothing of the machine: paths are
+checked by the trainer that uses them, wandb's presence when a run starts logging, so a run's
+config always loads back, anywhere."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 
+from jaxgpt.data.sources import DATASETS
 from jaxgpt.errors import InputError, check_int
-from jaxgpt.training.precision import AUTO, DTYPES
+from jaxgpt.model.pretrained import GPT2_REPOS
+from jaxgpt.settings import setting
+from jaxgpt.training.devices.precision import AUTO, DTYPES
 
 DROPOUT_RNGS = ("threefry2x32", "rbg", "unsafe_rbg")  # jax.random's implementations
 LR_SCHEDULES = ("cosine", "noam")
@@ -17,44 +20,78 @@ LR_SCHEDULES = ("cosine", "noam")
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How to train. Names and defaults are nanoGPT's train.py (GPT-2 on OpenWebText);
-    `jaxgpt.training.recipes` holds its Shakespeare settings."""
+    `jaxgpt.training.recipes` holds its Shakespeare settings. Each field's help is its --help line."""
 
-    out_dir: str = "out"
-    eval_interval: int = 2000  # evaluate (and maybe checkpoint) every this many iterations
-    log_interval: int = 1
-    eval_iters: int = 200  # batches per split in each evaluation
-    eval_only: bool = False  # evaluate once and exit
-    always_save_checkpoint: bool = True  # checkpoint at every evaluation, not only when val loss improves
-    init_from: str = "scratch"  # "scratch", "resume" (latest checkpoint in out_dir), "gpt2"... or a weights path
-    dataset: str = "shakespeare_char"  # or "shakespeare" (GPT-2 BPE), or a folder from scripts/prepare.py
-    data_file: str | None = None  # any UTF-8 text file, character-level; overrides dataset
-    gradient_accumulation_steps: int = 1  # micro-batches per optimizer step
-    batch_size: int = 12  # sequences per micro-batch, split over all devices
-    learning_rate: float = 6e-4  # peak learning rate
-    max_iters: int = 600000  # optimizer steps in total
-    weight_decay: float = 1e-1  # AdamW decay, on matrices and embeddings only
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0  # clip gradients to this global norm; 0 disables
-    decay_lr: bool = True  # warm up, then decay (lr_schedule); False keeps learning_rate constant
-    lr_schedule: str = "cosine"  # "cosine" (to min_lr at lr_decay_iters) or "noam" (inverse square root, 2017)
-    warmup_iters: int = 2000
-    lr_decay_iters: int = 600000  # reaches min_lr here (nanoGPT: about max_iters)
-    min_lr: float = 6e-5  # about learning_rate / 10
-    dtype: str = AUTO  # compute dtype (float32, bfloat16, float16); parameters stay float32; auto: the device's
-    seed: int = 1337
-    keep_checkpoints: int = 3  # the last N are kept, and the best by val loss
-    label_smoothing: float = 0.0  # epsilon: the target puts 1 - eps on the true token, eps / V on each token
-    mesh: str | None = None  # "data=8" or "data=4,fsdp=2"; default: every device on the data axis
-    peak_flops: float = 0.0  # FLOP/s that MFU divides by; 0: the device table (GPU/TPU) or measured (CPU)
-    dropout_rng: str = "threefry2x32"  # JAX's generator for dropout masks (or rbg, unsafe_rbg)
-    profile: str | None = None  # "START:STOP": a jax.profiler trace of iterations START..STOP in out_dir/profile
-    compilation_cache: bool = (
-        True  # the scripts keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit): later runs start faster
+    out_dir: str = setting("out", "the run's folder: config.json, metrics.jsonl, loss.png and the checkpoints")
+    eval_interval: int = setting(
+        2000, "evaluate every this many iterations (and checkpoint, see always_save_checkpoint)"
     )
-    wandb_log: bool = False  # also log to Weights & Biases (nanoGPT's flags; pip install -e ".[wandb]")
-    wandb_project: str = "jaxgpt"
-    wandb_run_name: str | None = None  # default: the out_dir's name
+    log_interval: int = setting(1, "log the training loss every this many iterations")
+    eval_iters: int = setting(200, "batches per split in each evaluation")
+    eval_only: bool = setting(False, "True: evaluate the model once, print the losses and write nothing")
+    always_save_checkpoint: bool = setting(
+        True, "True: checkpoint at every evaluation; False: only when the val loss improves (and at the end)"
+    )
+    init_from: str = setting(
+        "scratch",
+        f"scratch, resume (the newest checkpoint in out_dir), {', '.join(GPT2_REPOS)}, or a folder or "
+        ".safetensors file of GPT-2 weights in Hugging Face's layout",
+    )
+    dataset: str = setting(
+        "shakespeare_char",
+        f"{' or '.join(DATASETS)} (tiny Shakespeare by characters or by GPT-2 tokens), or a folder made by "
+        "scripts/prepare.py",
+    )
+    data_file: str | None = setting(None, "any UTF-8 text file, tokenized by characters; replaces --dataset")
+    gradient_accumulation_steps: int = setting(1, "micro-batches averaged into one optimizer step")
+    batch_size: int = setting(12, "sequences per micro-batch, split over all devices (a multiple of their number)")
+    learning_rate: float = setting(6e-4, "peak learning rate (after warmup)")
+    max_iters: int = setting(600000, "optimizer steps in total")
+    weight_decay: float = setting(1e-1, "AdamW's decoupled weight decay, on matrices and embeddings only")
+    beta1: float = setting(0.9, "AdamW's beta1, in [0, 1)")
+    beta2: float = setting(0.95, "AdamW's beta2, in [0, 1)")
+    grad_clip: float = setting(1.0, "clip gradients to this global norm; 0 turns clipping off")
+    decay_lr: bool = setting(True, "True: warm up, then follow lr_schedule; False: constant learning_rate")
+    lr_schedule: str = setting(
+        "cosine", "cosine: to min_lr at lr_decay_iters (nanoGPT); noam: inverse square root (2017 paper)", LR_SCHEDULES
+    )
+    warmup_iters: int = setting(
+        2000, "iterations of linear warmup, nanoGPT's: learning_rate * (it + 1) / (warmup_iters + 1)"
+    )
+    lr_decay_iters: int = setting(600000, "the cosine schedule reaches min_lr here (about max_iters)")
+    min_lr: float = setting(6e-5, "the learning rate at the end of the cosine (about learning_rate / 10)")
+    dtype: str = setting(
+        AUTO,
+        "compute dtype; parameters stay float32; float16 adds dynamic loss scaling; auto: bfloat16 on TPUs "
+        "and GPUs of compute capability >= 8.0, float16 on older GPUs (T4, V100), float32 on CPUs",
+        (AUTO, *DTYPES),
+    )
+    seed: int = setting(1337, "seeds the initial weights, the batches and dropout")
+    keep_checkpoints: int = setting(3, "how many of the latest checkpoints to keep (the best one is kept too)")
+    label_smoothing: float = setting(
+        0.0, "epsilon in [0, 1): the target puts 1 - eps on the true token and eps / V on each"
+    )
+    mesh: str | None = setting(
+        None,
+        "devices as data=N or data=N,fsdp=M (fsdp also splits parameters and optimizer state); "
+        "default: every device on the data axis",
+    )
+    peak_flops: float = setting(
+        0.0, "FLOP/s per device that MFU divides by; 0: the device table (GPU, TPU) or measured (CPU)"
+    )
+    dropout_rng: str = setting("threefry2x32", "JAX's random generator for dropout masks", DROPOUT_RNGS)
+    profile: str | None = setting(
+        None,
+        "START:STOP, e.g. 10:20: a jax.profiler trace of those iterations in out_dir/profile, for Perfetto or "
+        "TensorBoard",
+    )
+    wandb_log: bool = setting(
+        False,
+        'also log the metrics to Weights & Biases (needs pip install -e ".[wandb]"; WANDB_MODE=offline keeps '
+        "the run on disk)",
+    )
+    wandb_project: str = setting("jaxgpt", "the Weights & Biases project")
+    wandb_run_name: str | None = setting(None, "the Weights & Biases run's name (default: the out_dir's name)")
 
     def __post_init__(self):
         positive = ("eval_interval", "log_interval", "eval_iters", "gradient_accumulation_steps", "batch_size")
@@ -92,8 +129,13 @@ class TrainConfig:
                 raise InputError(f"profile={self.profile!r} ends past max_iters={self.max_iters}: trace earlier steps")
         if self.dtype not in (AUTO, *DTYPES):
             raise InputError(f"dtype={self.dtype!r} is not one of {', '.join((AUTO, *DTYPES))}")
-        if self.wandb_log and importlib.util.find_spec("wandb") is None:
-            raise InputError('wandb_log=True needs the wandb package: pip install -e ".[wandb]" (or pip install wandb)')
+
+    @classmethod
+    def from_json(cls, train: dict) -> "TrainConfig":
+        """The config a run's JSON (config.json's or a checkpoint's "train") holds; settings that
+        jaxgpt no longer has (a run from an older version) are left out."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in train.items() if name in names})
 
     @property
     def profile_steps(self) -> tuple[int, int] | None:

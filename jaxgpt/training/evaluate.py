@@ -1,4 +1,7 @@
-"""The loss on a whole split, every token scored once: what a sample of `eval_iters` random
+"""A run's numbers, computed afresh and deterministically (no sampling anywhere): each kind of run
+has its evaluator here (`evaluate_gpt`, `evaluate_seq2seq`, named by jaxgpt.training.kinds).
+
+A GPT run: the loss on a whole split, every token scored once: what a sample of `eval_iters` random
 batches estimates (20 batches of 12 x 64 tokens see about 1.4 % of tiny Shakespeare's
 validation split, and two runs' samples differ by ~0.01 nats from that alone).
 
@@ -11,13 +14,20 @@ token but the first is a target exactly once.
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgpt.training.cross_entropy import cross_entropy
-from jaxgpt.training.sharding import shard_batch
+from jaxgpt.data.sources import load_dataset
+from jaxgpt.data.tasks import BOS, EOS, TASKS, Seq2SeqTask, TaskSampler
+from jaxgpt.data.tokenizer import CharTokenizer, tokenizer_from_dict
+from jaxgpt.decoding.seq2seq import beam_search, greedy_decode
+from jaxgpt.model.transformer import Transformer
+from jaxgpt.training.config import TrainConfig
+from jaxgpt.training.devices.sharding import data_mesh, shard_batch
+from jaxgpt.training.step.cross_entropy import cross_entropy
 
 
 def split_windows(tokens: np.ndarray, block_size: int):
@@ -56,3 +66,47 @@ def whole_split_loss(model, params, tokens: np.ndarray, block_size: int, batch_s
         batch = (x_NxT[rows], y_NxT[rows], counted_NxT[rows])
         total += float(_summed_loss(model, params, *(batch if mesh is None else shard_batch(batch, mesh))))
     return total / counted_NxT.sum()
+
+
+def exact_match(model: Transformer, params, task: Seq2SeqTask, n: int = 500, seed: int = 0, beam_size: int = 1):
+    """Share of `n` held-out sources whose whole decoded target is right, and the (source,
+    expected, decoded) triples."""
+    sources, targets = zip(*TaskSampler(task, seed, split="val").examples(n))
+    src_NxS = np.stack([task.encode_source(s) for s in sources])
+    if beam_size == 1:
+        decoded_NxL = greedy_decode(model, params, src_NxS, task.tgt_len, bos_id=BOS, eos_id=EOS)
+    else:
+        decoded_NxL = beam_search(model, params, src_NxS, task.tgt_len, bos_id=BOS, eos_id=EOS, beam_size=beam_size)
+    outputs = [task.decode_target(row) for row in np.asarray(decoded_NxL)]
+    accuracy = float(np.mean([o == t for o, t in zip(outputs, targets)]))
+    return accuracy, list(zip(sources, targets, outputs))
+
+
+def evaluate_gpt(model, params, meta: dict, batch_size: int = 64, data_file=None, **_) -> dict:
+    """{iter, unit, train/val: {loss, perplexity, bits, tokens}} of a GPT run's checkpoint (`meta`
+    its JSON) on the run's own data (or `data_file`, a copy of the text it was trained on): bits
+    per character (character runs) or per token (BPE runs) are loss / ln 2."""
+    mesh = data_mesh()
+    batch_size = -(-batch_size // mesh.size) * mesh.size  # a multiple of the devices: each takes a share
+    tokenizer = tokenizer_from_dict(meta["tokenizer"])
+    data_file = meta["train"].get("data_file") if data_file is None else str(data_file)
+    data = load_dataset(meta["train"].get("dataset", TrainConfig.dataset), data_file, tokenizer)
+    result = {"iter": meta["iter"], "unit": "character" if isinstance(tokenizer, CharTokenizer) else "token"}
+    for split in ("train", "val"):
+        tokens = data.split(split)
+        loss = whole_split_loss(model, params, tokens, model.config.block_size, batch_size, mesh)
+        result[split] = {
+            "loss": loss,
+            "perplexity": math.exp(loss),
+            "bits": loss / math.log(2),
+            "tokens": len(tokens) - 1,
+        }
+    return result
+
+
+def evaluate_seq2seq(model, params, meta: dict, n: int = 500, beam_size: int = 4, **_) -> dict:
+    """{iter, task, greedy, beam} exact-match accuracies of an encoder-decoder run's checkpoint."""
+    task = TASKS[meta["task"]]
+    greedy, _ = exact_match(model, params, task, n=n)
+    beam, _ = exact_match(model, params, task, n=n, beam_size=beam_size)
+    return {"iter": meta["iter"], "task": meta["task"], "n": n, "greedy": greedy, "beam": beam, "beam_size": beam_size}

@@ -1,7 +1,8 @@
 """The training loop every trainer shares: evaluate, checkpoint, step, log, until max_iters.
 
 It knows a task only through `jaxgpt.training.trainer.Task` (its loss, batches and checkpoint
-JSON) and writes only through the run folder's writers (`RunFiles`: checkpoints and metrics)."""
+JSON) and writes only through the run folder's `RunFiles` (checkpoints and writers). `TrainingLoop`
+reads top to bottom: `run` is the loop, each of its steps a method below it."""
 
 from __future__ import annotations
 
@@ -13,25 +14,20 @@ import jax
 import optax
 from tqdm import tqdm  # plain text bars: also in notebooks, without ipywidgets
 
-from jaxgpt.errors import JaxgptError
-from jaxgpt.training.checkpoint import Restored
+from jaxgpt.errors import TrainingError
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.distributed import is_main_process
+from jaxgpt.training.devices.distributed import is_main_process
+from jaxgpt.training.devices.mfu import mesh_peak_flops
+from jaxgpt.training.devices.prefetch import Prefetcher
+from jaxgpt.training.devices.profiling import StepProfiler
+from jaxgpt.training.devices.sharding import shard_batch
 from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
-from jaxgpt.training.mfu import mesh_peak_flops
-from jaxgpt.training.optimizer import learning_rate_schedule
-from jaxgpt.training.prefetch import Prefetcher
-from jaxgpt.training.profiling import StepProfiler
-from jaxgpt.training.run_dir import RunFiles
-from jaxgpt.training.sharding import shard_batch
-from jaxgpt.training.state import TrainState, all_finite
-from jaxgpt.training.step import estimate_loss, make_eval_step, make_train_step
+from jaxgpt.training.run.checkpoint import Restored
+from jaxgpt.training.run.start import RunFiles
+from jaxgpt.training.step.state import TrainState, all_finite
+from jaxgpt.training.step.train_step import estimate_loss, make_eval_step, make_train_step
 
 SPLITS = ("train", "val")
-
-
-class TrainingError(JaxgptError):
-    """Training cannot go on (a NaN loss, a failed device); the message says what is kept and what to try."""
 
 
 def restored_losses(restored: Restored | None) -> dict | None:
@@ -41,201 +37,214 @@ def restored_losses(restored: Restored | None) -> dict | None:
     return {"train": restored.meta["train_loss"], "val": restored.meta["val_loss"]}
 
 
-def training_loop(
-    config: TrainConfig,
-    task,
-    state: TrainState,
-    optimizer: optax.GradientTransformation,
-    mesh,
-    files: RunFiles | None,
-    restored: Restored | None,
-    flops_per_iter: float,
-    progress: bool = True,
-):
-    """Train `task` (a `Task`) from `state` until config.max_iters; returns (state, best_val_loss,
-    last_losses). With `files` None nothing is written (eval_only, benchmarks). A run
-    resumed from `restored` keeps its best validation loss, and its evaluation at that step is
-    not repeated, nor logged twice.
+class TrainingLoop:
+    """Train `task` (a `Task`) from `state` until config.max_iters. With `files` None nothing is
+    written (eval_only, benchmarks). A run resumed from `restored` keeps its best validation loss,
+    and its evaluation at that step is neither repeated nor logged twice.
 
     Ctrl-C or SIGTERM: the step in progress ends, a checkpoint of it is saved, and
     TrainingInterrupted says how to resume."""
-    train_step = make_train_step(task.loss, optimizer, config, jax.tree.map(lambda a: a.sharding, state), mesh)
-    eval_step = make_eval_step(task.loss)
-    schedule = learning_rate_schedule(config)
-    main = is_main_process()  # only process 0 prints and writes metrics; all take part in checkpoints
-    checkpoints = files.checkpoints if files is not None else None
-    writing = checkpoints is not None
-    log = files.metrics if files is not None else None
-    say = print if main else lambda *_: None
-    peak = mesh_peak_flops(mesh, given=config.peak_flops)
-    A, B = config.gradient_accumulation_steps, config.batch_size
-    best_val_loss = math.inf if restored is None else restored.meta["best_val_loss"]
-    last_losses = restored_losses(restored)
 
-    def kept_text() -> str:
-        kept = checkpoints.latest_step() if writing else None
-        if kept is None:
-            return "no checkpoint was written"
-        return f"the last good checkpoint (iteration {kept}) in {checkpoints.directory} is intact"
-
-    def stop_on(bad_value, what: str, step: int):
-        if writing:
-            checkpoints.wait()
-        raise TrainingError(
-            f"{what} is {bad_value} at iteration {step}: training stopped; {kept_text()}. "
-            "Lower --learning_rate or --grad_clip and resume"
+    def __init__(
+        self,
+        config: TrainConfig,
+        task,
+        state: TrainState,
+        optimizer: optax.GradientTransformation,
+        schedule: optax.Schedule,
+        mesh,
+        files: RunFiles | None,
+        restored: Restored | None,
+        flops_per_iter: float,
+        progress: bool = True,
+    ):
+        self.config, self.task, self.state, self.mesh, self.schedule = config, task, state, mesh, schedule
+        shardings = jax.tree.map(lambda a: a.sharding, state)
+        self.train_step = make_train_step(task.loss, optimizer, config, shardings, mesh, schedule)
+        self.eval_step = make_eval_step(task.loss)
+        self.main = is_main_process()  # only process 0 prints and writes logs; all take part in checkpoints
+        self.checkpoints = files.checkpoints if files is not None else None
+        self.writers = files.writers if files is not None else None
+        self.peak_flops = mesh_peak_flops(mesh, given=config.peak_flops)
+        self.flops_per_iter = flops_per_iter
+        self.best_val_loss = math.inf if restored is None else restored.meta["best_val_loss"]
+        self.last_losses = restored_losses(restored)
+        self.step = self.first_step = int(state.step)
+        resumed = self.checkpoints is not None and self.step in self.checkpoints.steps()
+        self.saved_step = self.step if resumed else None  # resumed: `step` is saved already
+        self.losses = None if config.eval_only else self.last_losses  # the evaluation at `step`, once done
+        self.eval_sets = {}  # each split's evaluation batches on the mesh, made once: every evaluation uses them
+        self.logged = None  # (step, metrics) of a step to log, read once the step after it is queued
+        self.clock_start, self.clock_step, self.train_seconds = time.perf_counter(), self.step, 0.0
+        self.bar = tqdm(
+            total=config.max_iters,
+            initial=self.step,
+            disable=not (progress and self.main),
+            unit="it",
+            dynamic_ncols=True,
         )
 
-    step = int(state.step)
-    saved_step = step if writing and step in checkpoints.steps() else None  # resumed: `step` is saved already
-    losses = None if config.eval_only else last_losses  # the evaluation at `step`, once done
+    def run(self) -> tuple[TrainState, float, dict | None]:
+        config = self.config  # returns (final state, best validation loss, last evaluation's losses)
+        self.batches = Prefetcher(self.task.sampler, (config.gradient_accumulation_steps, config.batch_size), self.mesh)
+        profiler = StepProfiler(config.profile_steps, pathlib.Path(config.out_dir) / "profile", say=self.bar.write)
+        try:
+            # the bar, the signal handlers and the prefetching thread end however the loop ends
+            with StopRequests(enabled=jax.process_count() == 1) as stop, self.bar, self.batches:
+                while True:
+                    if self.evaluation_due():
+                        self.evaluate_and_checkpoint()
+                    if self.step >= config.max_iters or config.eval_only:
+                        break
+                    if stop.signal_name is not None:
+                        self.log_queued_step()
+                        raise self.stop_here(stop.signal_name)
+                    profiler.before_step(self.step)
+                    self.train_one_step()
+                    profiler.after_step(self.step, self.state)
+                self.log_queued_step()
+                if stop.signal_name is not None:  # it came during the last evaluation: stop here, as asked
+                    raise self.stop_here(stop.signal_name)
+        except jax.errors.JaxRuntimeError as error:  # out of device memory, a device lost
+            reason = str(error).splitlines()[0]
+            raise TrainingError(f"the device failed at iteration {self.step} ({reason}); {self.kept_text()}") from error
+        finally:
+            profiler.close()  # a trace cut short (Ctrl-C, an error) is still written
+        self.summarise()
+        if self.checkpoints is not None:
+            self.checkpoints.wait()
+            self.checkpoints.close()
+        return self.state, self.best_val_loss, self.last_losses
 
-    def save(step: int, losses: dict | None, sampler_state: dict) -> None:
-        nonlocal saved_step
-        if not bool(all_finite(state.params)):
-            stop_on("nan", "a parameter", step)
-        meta = {
-            **task.checkpoint_meta(sampler_state),
-            "iter": step,
-            "best_val_loss": best_val_loss,
-            "train_loss": None if losses is None else losses["train"],
-            "val_loss": None if losses is None else losses["val"],
-        }
-        checkpoints.save(step, state, meta, val_loss=None if losses is None else losses["val"])
-        saved_step = step
+    def evaluation_due(self) -> bool:
+        config, step = self.config, self.step
+        due = step % config.eval_interval == 0 or step == config.max_iters or config.eval_only
+        return self.losses is None and due
 
-    def stop_here(signal_name: str, step: int, sampler_state: dict) -> TrainingInterrupted:
-        if not writing:
-            return TrainingInterrupted(f"stopped by {signal_name} at iteration {step}", signal_name)
-        if step != saved_step:
-            save(step, losses, sampler_state)
-        if log:
-            log.plot()
-            log.close()
-        checkpoints.wait()
-        if step >= config.max_iters:
-            return TrainingInterrupted(
-                f"stopped by {signal_name} at the last iteration, {step}: the run is complete, in {checkpoints.directory}",
-                signal_name,
-            )
-        return TrainingInterrupted(
-            f"stopped by {signal_name} at iteration {step}, saved in {checkpoints.directory}: "
-            "run the same command with --init_from resume to continue",
-            signal_name,
-        )
+    def evaluate_and_checkpoint(self) -> None:
+        """Both splits' loss; a checkpoint if it improved (or always_save_checkpoint, or the end)."""
+        self.log_queued_step()
+        if not self.eval_sets:
+            sets = {split: [shard_batch(b, self.mesh) for b in self.task.eval_batches(split)] for split in SPLITS}
+            self.eval_sets.update(sets)
+        self.losses = losses = estimate_loss(self.eval_step, self.state.params, self.eval_sets)
+        for split, value in losses.items():
+            if not math.isfinite(value):
+                self.stop_on(value, f"the {split} loss")
+        self.last_losses = losses
+        if self.writers:
+            lr = float(self.schedule(self.step))
+            self.writers.record(self.step, {"train_loss": losses["train"], "val_loss": losses["val"], "lr": lr})
+        if self.main:
+            self.bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+        improved = losses["val"] < self.best_val_loss
+        self.best_val_loss = min(self.best_val_loss, losses["val"])
+        wanted = improved or self.config.always_save_checkpoint or self.step == self.config.max_iters
+        if self.checkpoints is not None and self.step > 0 and self.step != self.saved_step and wanted:
+            self.save()
+        self.clock_start, self.clock_step = time.perf_counter(), self.step  # evaluation time is not training time
 
-    eval_sets = {}  # each split's evaluation batches, put on the mesh once: every evaluation uses the same
+    def train_one_step(self) -> None:
+        """Queue one step on the devices, then log the step before it (see `log_queued_step`)."""
+        self.state, metrics = self.train_step(self.state, *self.batches.next())  # runs while the host goes on
+        self.step += 1
+        self.losses = None
+        self.log_queued_step()
+        if self.step % self.config.log_interval == 0 or self.step == self.config.max_iters:
+            self.logged = (self.step, metrics)
+        self.bar.update(self.step - self.bar.n)
 
-    def evaluate() -> dict:
-        if not eval_sets:
-            eval_sets.update({split: [shard_batch(b, mesh) for b in task.eval_batches(split)] for split in SPLITS})
-        return estimate_loss(eval_step, state.params, eval_sets)
-
-    bar = tqdm(total=config.max_iters, initial=step, disable=not (progress and main), unit="it", dynamic_ncols=True)
-    t_last, step_last = time.perf_counter(), step
-    train_seconds, first_step = 0.0, step  # time in train steps alone (evaluations and saves excluded)
-    logged = None  # (step, metrics) of a step to log, read once the step after it is queued
-
-    def read_logged() -> None:
-        """Log the step in `logged`: reading its loss waits for that step alone, while the next
-        one is already queued on the devices, so the devices never wait for the host."""
-        nonlocal logged, t_last, step_last, train_seconds
-        if logged is None:
+    def log_queued_step(self) -> None:
+        """Log the step in `logged`: reading its loss waits for that step alone, while the next one
+        is already queued on the devices, so the devices never wait for the host."""
+        if self.logged is None:
             return
-        (logged_step, metrics), logged = logged, None
+        (step, metrics), self.logged = self.logged, None
         loss = float(metrics["loss"])
         if not math.isfinite(loss):
-            stop_on(loss, "the training loss", logged_step)
+            self.stop_on(loss, "the training loss", step)
         now = time.perf_counter()
-        train_seconds += now - t_last
-        seconds_per_iter = (now - t_last) / (logged_step - step_last)
-        t_last, step_last = now, logged_step
-        tokens_per_sec = task.tokens_per_iter / seconds_per_iter
-        mfu = flops_per_iter / seconds_per_iter / peak
-        grad_norm, param_norm = float(metrics["grad_norm"]), float(metrics["param_norm"])
-        loss_scale = float(metrics["loss_scale"]) if "loss_scale" in metrics else None
-        if log:
-            log.step(
-                logged_step,
-                loss,
-                float(metrics["lr"]),
-                1000 * seconds_per_iter,
-                tokens_per_sec,
-                mfu,
-                grad_norm,
-                param_norm,
-                loss_scale,
-            )
-        bar.set_postfix(
+        seconds_per_iter = (now - self.clock_start) / (step - self.clock_step)
+        self.train_seconds += now - self.clock_start
+        self.clock_start, self.clock_step = now, step
+        scalars = {
+            "loss": loss,
+            "lr": float(metrics["lr"]),
+            "grad_norm": float(metrics["grad_norm"]),  # before clipping: first to look at when a run diverges
+            "param_norm": float(metrics["param_norm"]),
+            "ms_per_iter": 1000 * seconds_per_iter,
+            "tokens_per_sec": self.task.tokens_per_iter / seconds_per_iter,
+            "mfu": self.flops_per_iter / seconds_per_iter / self.peak_flops,
+        }
+        if "loss_scale" in metrics:  # float16 runs only
+            scalars["loss_scale"] = float(metrics["loss_scale"])
+        if self.writers:
+            self.writers.record(step, scalars)
+        scale = {} if "loss_scale" not in scalars else {"scale": f"{scalars['loss_scale']:g}"}
+        self.bar.set_postfix(
             loss=f"{loss:.4f}",
-            gnorm=f"{grad_norm:.3g}",
-            lr=f"{float(metrics['lr']):.2e}",
-            tok_s=f"{tokens_per_sec:,.0f}",
-            mfu=f"{100 * mfu:.1f}%",
-            **({} if loss_scale is None else {"scale": f"{loss_scale:g}"}),
+            gnorm=f"{scalars['grad_norm']:.3g}",
+            lr=f"{scalars['lr']:.2e}",
+            tok_s=f"{scalars['tokens_per_sec']:,.0f}",
+            mfu=f"{100 * scalars['mfu']:.1f}%",
+            **scale,
             refresh=False,
         )
 
-    batches = Prefetcher(task.sampler, (A, B), mesh)
-    profiler = StepProfiler(config.profile_steps, pathlib.Path(config.out_dir) / "profile", say=bar.write)
-    try:
-        # the bar, the signal handlers and the prefetching thread end however the loop ends
-        with StopRequests(enabled=jax.process_count() == 1) as stop, bar, batches:
-            while True:
-                if losses is None and (
-                    step % config.eval_interval == 0 or step == config.max_iters or config.eval_only
-                ):
-                    read_logged()
-                    losses = evaluate()
-                    for split, value in losses.items():
-                        if not math.isfinite(value):
-                            stop_on(value, f"the {split} loss", step)
-                    last_losses = losses
-                    if log:
-                        log.evaluation(step, losses["train"], losses["val"], float(schedule(step)))
-                    if main:
-                        bar.write(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-                    improved = losses["val"] < best_val_loss
-                    best_val_loss = min(best_val_loss, losses["val"])
-                    final = step == config.max_iters
-                    wanted = improved or config.always_save_checkpoint or final
-                    if writing and step > 0 and step != saved_step and wanted:
-                        save(step, losses, batches.sampler_state)
-                    t_last, step_last = time.perf_counter(), step  # evaluation time is not training time
-                if step >= config.max_iters or config.eval_only:
-                    break
-                if stop.signal_name is not None:
-                    read_logged()
-                    raise stop_here(stop.signal_name, step, batches.sampler_state)
+    def save(self) -> None:
+        if not bool(all_finite(self.state.params)):
+            self.stop_on("nan", "a parameter")
+        losses = self.losses
+        meta = {
+            **self.task.checkpoint_meta(self.batches.sampler_state),
+            "iter": self.step,
+            "best_val_loss": self.best_val_loss,
+            "train_loss": None if losses is None else losses["train"],
+            "val_loss": None if losses is None else losses["val"],
+        }
+        self.checkpoints.save(self.step, self.state, meta, val_loss=None if losses is None else losses["val"])
+        self.saved_step = self.step
 
-                profiler.before_step(step)
-                state, metrics = train_step(state, *batches.next())  # queued: runs while the host goes on
-                step += 1
-                profiler.after_step(step, state)
-                losses = None
-                read_logged()  # the step before, if it is to be logged
-                if step % config.log_interval == 0 or step == config.max_iters:
-                    logged = (step, metrics)
-                bar.update(step - bar.n)
-            read_logged()
-            if stop.signal_name is not None:  # it came during the last evaluation: stop here, as asked
-                raise stop_here(stop.signal_name, step, batches.sampler_state)
-    except jax.errors.JaxRuntimeError as error:  # out of device memory, a device lost
-        reason = str(error).splitlines()[0]
-        raise TrainingError(f"the device failed at iteration {step} ({reason}); {kept_text()}") from error
-    finally:
-        profiler.close()  # a trace cut short (Ctrl-C, an error) is still written
-    if step > first_step and not config.eval_only:
-        say(f"{step - first_step} iterations in {train_seconds:.1f} s of training (first compile included)")
-        if state.loss_scale is not None:
-            say(
-                f"float16: {int(state.loss_scale.skipped_steps)} of {step} steps skipped for a gradient overflow "
-                f"so far, loss scale now {float(state.loss_scale.scale):g}"
+    def kept_text(self) -> str:
+        kept = self.checkpoints.latest_step() if self.checkpoints is not None else None
+        if kept is None:
+            return "no checkpoint was written"
+        return f"the last good checkpoint (iteration {kept}) in {self.checkpoints.directory} is intact"
+
+    def stop_on(self, bad_value, what: str, step: int | None = None):
+        if self.checkpoints is not None:
+            self.checkpoints.wait()
+        raise TrainingError(
+            f"{what} is {bad_value} at iteration {self.step if step is None else step}: training stopped; "
+            f"{self.kept_text()}. Lower --learning_rate or --grad_clip and resume"
+        )
+
+    def stop_here(self, signal_name: str) -> TrainingInterrupted:
+        """Ctrl-C or SIGTERM: save the step reached (if not saved yet) and say how to go on."""
+        step = self.step
+        if self.checkpoints is None:
+            return TrainingInterrupted(f"stopped by {signal_name} at iteration {step}", signal_name)
+        if step != self.saved_step:
+            self.save()
+        self.checkpoints.wait()
+        where = self.checkpoints.directory
+        if step >= self.config.max_iters:
+            message = f"stopped by {signal_name} at the last iteration, {step}: the run is complete, in {where}"
+        else:
+            message = (
+                f"stopped by {signal_name} at iteration {step}, saved in {where}: "
+                "run the same command with --init_from resume to continue"
             )
-    if log:
-        log.plot()
-        log.close()
-    if writing:
-        checkpoints.wait()
-        checkpoints.close()
-    return state, best_val_loss, last_losses
+        return TrainingInterrupted(message, signal_name)
+
+    def summarise(self) -> None:
+        if self.step == self.first_step or self.config.eval_only or not self.main:
+            return
+        steps = self.step - self.first_step
+        print(f"{steps} iterations in {self.train_seconds:.1f} s of training (first compile included)")
+        if self.state.loss_scale is not None:
+            scale = self.state.loss_scale
+            print(
+                f"float16: {int(scale.skipped_steps)} of {self.step} steps skipped for a gradient overflow so far, "
+                f"loss scale now {float(scale.scale):g}"
+            )

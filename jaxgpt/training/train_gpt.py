@@ -8,20 +8,27 @@ import dataclasses
 import pathlib
 from typing import Any
 
-from jaxgpt.errors import InputError
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.sampler import BatchSampler
+from jaxgpt.data.sources import load_dataset, source_of
+from jaxgpt.data.tokenizer import BPETokenizer, tokenizer_from_dict
+from jaxgpt.decoding.generate import generate
+from jaxgpt.errors import DataError, InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.pretrained import GPT2_REPOS, load_gpt2
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import DATASETS, BatchSampler, DataError, Dataset, check_data_file, load_text
-from jaxgpt.training.distributed import is_main_process
-from jaxgpt.training.loss import language_model_loss
-from jaxgpt.training.mfu import flops_per_token
-from jaxgpt.training.precision import resolve_dtype
-from jaxgpt.training.restore import gpt_example_inputs
-from jaxgpt.training.sharding import check_divisible
-from jaxgpt.training.state import TrainState
-from jaxgpt.training.tokenizer import BPETokenizer, tokenizer_from_dict
+from jaxgpt.training.devices.distributed import is_main_process
+from jaxgpt.training.devices.mfu import flops_per_token
+from jaxgpt.training.devices.precision import resolve_dtype
+from jaxgpt.training.devices.sharding import check_divisible
+from jaxgpt.training.kinds import gpt_example_inputs
+from jaxgpt.training.step.loss import language_model_loss
+from jaxgpt.training.step.state import TrainState
 from jaxgpt.training.trainer import Task, fit, open_run
 
 
@@ -32,6 +39,7 @@ class TrainResult:
     tokenizer: Any
     best_val_loss: float
     last_losses: dict  # the final evaluation's {"train": ..., "val": ...}
+    sample: str | None = None  # the closing sample, when asked for (on process 0)
 
 
 def check_sources(config: TrainConfig) -> None:
@@ -42,23 +50,7 @@ def check_sources(config: TrainConfig) -> None:
             f"init_from={config.init_from!r} is not scratch, resume, one of {', '.join(GPT2_REPOS)} "
             "or a path to GPT-2 weights in Hugging Face's layout"
         )
-    if config.data_file is not None:
-        check_data_file(config.data_file)
-    elif config.dataset not in DATASETS and not pathlib.Path(config.dataset).is_dir():
-        raise InputError(
-            f"dataset={config.dataset!r} is not one of {', '.join(DATASETS)} nor a folder made by "
-            "scripts/prepare.py; or pass --data_file"
-        )
-
-
-def load_data(config: TrainConfig, tokenizer=None) -> Dataset:
-    """The training data: a folder from scripts/prepare.py, or a text tokenized by `tokenizer`
-    (by default: GPT-2 BPE for the "shakespeare" dataset, characters otherwise)."""
-    if config.data_file is None and pathlib.Path(config.dataset).is_dir():
-        return Dataset.load(config.dataset)
-    if tokenizer is None and config.data_file is None and config.dataset == "shakespeare":
-        tokenizer = BPETokenizer.gpt2()
-    return Dataset.from_text(load_text(config.dataset, config.data_file), tokenizer)
+    source_of(config.dataset, config.data_file)
 
 
 def load_pretrained(name_or_path: str, overrides: dict):
@@ -78,8 +70,34 @@ def load_pretrained(name_or_path: str, overrides: dict):
     return dataclasses.replace(config, **overrides), params
 
 
-def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Dataset) -> Task:
-    """A GPT learning to predict the next token of `data`'s train split."""
+def closing_sample(model_config: GPTConfig, tokenizer, seed: int, n_tokens: int):
+    """The task's closing report: `n_tokens` sampled from the final parameters after a newline
+    (temperature 0.8, top-k 200, as nanoGPT's sample.py), as the text "sample"."""
+
+    def report(params):
+        if jax.process_count() > 1:  # every process hands over its pieces; process 0 alone samples
+            params = multihost_utils.process_allgather(params, tiled=True)
+            if not is_main_process():
+                return {}, {}
+        rng = jax.random.key(seed)
+        prompt_1xT = _start_tokens(tokenizer)[None, :]
+        tokens = generate(GPT(model_config), params, prompt_1xT, n_tokens, rng=rng, temperature=0.8, top_k=200)
+        return {}, {"sample": tokenizer.decode(tokens[0])}
+
+    return report
+
+
+def _start_tokens(tokenizer):
+    """A newline to start the closing sample from, or the first token if the text had none."""
+    try:
+        return tokenizer.encode("\n")
+    except ValueError:
+        return np.zeros((1,), np.int32)
+
+
+def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Dataset, sample_tokens: int = 0) -> Task:
+    """A GPT learning to predict the next token of `data`'s train split (and, with `sample_tokens`,
+    writing that many as its closing report)."""
     T = model_config.block_size
     data.check_block_size(T)
     run_config = {"kind": "gpt", "model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
@@ -100,6 +118,9 @@ def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Data
         tokens_per_iter=config.gradient_accumulation_steps * config.batch_size * T,
         flops_per_token=lambda n_params: flops_per_token(n_params, model_config.n_layer, model_config.n_embd, T),
         checkpoint_extra={"tokenizer": data.tokenizer.to_dict()},
+        closing_report=closing_sample(model_config, data.tokenizer, config.seed, sample_tokens)
+        if sample_tokens
+        else None,
     )
 
 
@@ -110,38 +131,42 @@ def train(
     echo=print,
     model_overrides: dict | None = None,
     move_old_run: bool = False,
+    sample_tokens: int = 0,
 ) -> TrainResult:
     """Train a GPT as `config` says and return the final state. `model_config` is the model to
     build from scratch (its vocab_size is set from the data); with init_from="resume" the model,
     tokenizer, state and sampler all come from the newest verified checkpoint in out_dir; with a
     GPT-2 name or weights path, training starts from those weights (`model_overrides` may set
     dropout and crop block_size) with GPT-2's BPE tokenizer. A new run stops before writing
-    anything if out_dir holds another run, unless `move_old_run` renames that folder first."""
+    anything if out_dir holds another run, unless `move_old_run` renames that folder first. With
+    `sample_tokens`, the trained model writes that many tokens (`TrainResult.sample`, and the
+    run's TensorBoard and W&B)."""
     if not is_main_process():  # in a multi-process run only process 0 speaks and writes files
         echo = lambda *_: None  # noqa: E731
     check_sources(config)
     config = dataclasses.replace(config, dtype=resolve_dtype(config.dtype))  # config.json names the one used
-    run, mesh, restored = open_run(config, "gpt", move_old_run)
-    tokenizer, pretrained_params = None, None
-    if restored is not None:
-        model_config = GPTConfig(**restored.meta["model"])
-        tokenizer = tokenizer_from_dict(restored.meta["tokenizer"])
-    elif config.init_from != "scratch":
-        model_config, pretrained_params = load_pretrained(config.init_from, model_overrides or {})
-        tokenizer = BPETokenizer.gpt2()
-    elif model_config is None:
-        raise InputError("train() needs a model_config to start from scratch")
-    check_divisible(config.batch_size, mesh)
-    data = load_data(config, tokenizer)
-    if pretrained_params is None:
-        model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
-    elif data.tokenizer.vocab_size != model_config.vocab_size:
-        raise DataError(
-            f"the data's tokenizer has {data.tokenizer.vocab_size} tokens but the pretrained model "
-            f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)"
-        )
-    task = language_model_task(config, model_config, data)
-    if pretrained_params is not None:
-        echo(f"starting from the pretrained weights of {config.init_from}")
-    fitted = fit(config, task, run, mesh, restored, pretrained_params, echo, move_old_run, progress)
-    return TrainResult(fitted.state, model_config, data.tokenizer, fitted.best_val_loss, fitted.last_losses)
+    with open_run(config, "gpt", move_old_run) as (run, mesh, restored):
+        tokenizer, pretrained_params = None, None
+        if restored is not None:
+            model_config = GPTConfig(**restored.meta["model"])
+            tokenizer = tokenizer_from_dict(restored.meta["tokenizer"])
+        elif config.init_from != "scratch":
+            model_config, pretrained_params = load_pretrained(config.init_from, model_overrides or {})
+            tokenizer = BPETokenizer.gpt2()
+        elif model_config is None:
+            raise InputError("train() needs a model_config to start from scratch")
+        check_divisible(config.batch_size, mesh)
+        data = load_dataset(config.dataset, config.data_file, tokenizer)
+        if pretrained_params is None:
+            model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
+        elif data.tokenizer.vocab_size != model_config.vocab_size:
+            raise DataError(
+                f"the data's tokenizer has {data.tokenizer.vocab_size} tokens but the pretrained model "
+                f"{model_config.vocab_size}: use GPT-2's BPE data (--dataset shakespeare or a prepared folder)"
+            )
+        task = language_model_task(config, model_config, data, sample_tokens)
+        if pretrained_params is not None:
+            echo(f"starting from the pretrained weights of {config.init_from}")
+        fitted = fit(config, task, run, mesh, restored, pretrained_params, echo, move_old_run, progress)
+        sample = fitted.report[1].get("sample")
+        return TrainResult(fitted.state, model_config, data.tokenizer, fitted.best_val_loss, fitted.last_losses, sample)

@@ -1,22 +1,20 @@
 """Training the encoder-decoder Transformer on a synthetic task (copy, reverse, sort, words) with
-the shared driver `jaxgpt.training.trainer.fit`, and scoring it by exact match on held-out sources."""
+the shared driver `jaxgpt.training.trainer.fit` (scored by `jaxgpt.training.evaluate.exact_match`)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
-from jaxgpt.decoding.seq2seq import beam_search, greedy_decode
+from jaxgpt.data.tasks import PAD, TASKS, Seq2SeqTask, TaskSampler
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import TransformerConfig
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.loss import seq2seq_loss
-from jaxgpt.training.precision import resolve_dtype
-from jaxgpt.training.sharding import check_divisible
-from jaxgpt.training.state import TrainState
-from jaxgpt.training.tasks import BOS, EOS, PAD, TASKS, Seq2SeqTask, TaskSampler
+from jaxgpt.training.devices.precision import resolve_dtype
+from jaxgpt.training.devices.sharding import check_divisible
+from jaxgpt.training.evaluate import exact_match
+from jaxgpt.training.step.loss import seq2seq_loss
+from jaxgpt.training.step.state import TrainState
 from jaxgpt.training.trainer import Task, fit, open_run
 
 
@@ -27,10 +25,29 @@ class Seq2SeqResult:
     task: Seq2SeqTask
     best_val_loss: float
     last_losses: dict
+    exact_match: tuple[dict, str] | None = None  # (scores, examples text) when asked for
 
 
-def translation_task(config: TrainConfig, model_config: TransformerConfig, task: Seq2SeqTask) -> Task:
-    """The Transformer learning `task`: sources to targets, by teacher forcing."""
+def exact_match_report(model_config: TransformerConfig, task: Seq2SeqTask, n: int, seed: int, beam_size: int):
+    """The task's closing report: exact match on `n` held-out sources, greedy and by beam search
+    (scalars exact_match_greedy, exact_match_beamK), and the first five decoded (text "examples")."""
+
+    def report(params):
+        model = Transformer(model_config)
+        greedy, examples = exact_match(model, params, task, n, seed)
+        beam, _ = exact_match(model, params, task, n, seed, beam_size)
+        lines = [
+            f"  {source!r} -> {decoded!r} ({'right' if decoded == expected else f'expected {expected!r}'})"
+            for source, expected, decoded in examples[:5]
+        ]
+        return {"exact_match_greedy": greedy, f"exact_match_beam{beam_size}": beam}, {"examples": "\n".join(lines)}
+
+    return report
+
+
+def translation_task(config: TrainConfig, model_config: TransformerConfig, task: Seq2SeqTask, report=None) -> Task:
+    """The Transformer learning `task`: sources to targets, by teacher forcing (`report`: its
+    closing report, if any)."""
     run_config = {
         "kind": "seq2seq",
         "task": task.name,
@@ -53,6 +70,7 @@ def translation_task(config: TrainConfig, model_config: TransformerConfig, task:
         tokens_per_iter=config.gradient_accumulation_steps * config.batch_size * (task.src_len + task.tgt_len),
         flops_per_token=lambda n_params: 6 * n_params,
         title=f"task {task.name}",
+        closing_report=report,
     )
 
 
@@ -63,43 +81,37 @@ def train_seq2seq(
     progress: bool = True,
     echo=print,
     move_old_run: bool = False,
+    exact_match_examples: int = 0,
+    beam_size: int = 4,
 ) -> Seq2SeqResult:
     """Train the encoder-decoder Transformer on a synthetic task; init_from="resume" continues
     the run in out_dir (model, task and sampler from its newest verified checkpoint). A new run
     stops before writing anything if out_dir holds another run, unless `move_old_run` renames
-    that folder first."""
+    that folder first. With `exact_match_examples`, the trained model is scored on that many
+    held-out sources (`Seq2SeqResult.exact_match`, and the run's logs)."""
     if config.init_from not in ("scratch", "resume"):
         raise InputError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
     if config.init_from == "scratch" and task_name not in TASKS:
         raise InputError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
     config = dataclasses.replace(config, dtype=resolve_dtype(config.dtype))  # config.json names the one used
-    run, mesh, restored = open_run(config, "seq2seq", move_old_run)
-    check_divisible(config.batch_size, mesh)
-    if restored is not None:
-        model_config, task = TransformerConfig(**restored.meta["model"]), TASKS[restored.meta["task"]]
-    else:
-        task = TASKS[task_name]
-        model_config = dataclasses.replace(
-            model_config or TransformerConfig.from_preset("transformer-tiny"),
-            src_vocab_size=task.src_vocab_size,
-            tgt_vocab_size=task.tgt_vocab_size,
-            block_size=max(task.src_len, task.tgt_len),
-            pad_id=PAD,
-        )
-    task_to_fit = translation_task(config, model_config, task)
-    fitted = fit(config, task_to_fit, run, mesh, restored, None, echo, move_old_run, progress)
-    return Seq2SeqResult(fitted.state, model_config, task, fitted.best_val_loss, fitted.last_losses)
-
-
-def exact_match(model: Transformer, params, task: Seq2SeqTask, n: int = 500, seed: int = 0, beam_size: int = 1):
-    """Share of `n` held-out sources whose whole decoded target is right, and the (source,
-    expected, decoded) triples."""
-    sources, targets = zip(*TaskSampler(task, seed, split="val").examples(n))
-    src_NxS = np.stack([task.encode_source(s) for s in sources])
-    if beam_size == 1:
-        decoded_NxL = greedy_decode(model, params, src_NxS, task.tgt_len, bos_id=BOS, eos_id=EOS)
-    else:
-        decoded_NxL = beam_search(model, params, src_NxS, task.tgt_len, bos_id=BOS, eos_id=EOS, beam_size=beam_size)
-    outputs = [task.decode_target(row) for row in np.asarray(decoded_NxL)]
-    accuracy = float(np.mean([o == t for o, t in zip(outputs, targets)]))
-    return accuracy, list(zip(sources, targets, outputs))
+    with open_run(config, "seq2seq", move_old_run) as (run, mesh, restored):
+        check_divisible(config.batch_size, mesh)
+        if restored is not None:
+            model_config, task = TransformerConfig(**restored.meta["model"]), TASKS[restored.meta["task"]]
+        else:
+            task = TASKS[task_name]
+            model_config = dataclasses.replace(
+                model_config or TransformerConfig.from_preset("transformer-tiny"),
+                src_vocab_size=task.src_vocab_size,
+                tgt_vocab_size=task.tgt_vocab_size,
+                block_size=max(task.src_len, task.tgt_len),
+                pad_id=PAD,
+            )
+        report = None
+        if exact_match_examples:
+            report = exact_match_report(model_config, task, exact_match_examples, config.seed, beam_size)
+        task_to_fit = translation_task(config, model_config, task, report)
+        fitted = fit(config, task_to_fit, run, mesh, restored, None, echo, move_old_run, progress)
+        scores, texts = fitted.report
+        exact = (scores, texts["examples"]) if scores else None
+        return Seq2SeqResult(fitted.state, model_config, task, fitted.best_val_loss, fitted.last_losses, exact)

@@ -9,15 +9,15 @@ import numpy as np
 import optax
 
 import jaxgpt.model.attention as A
-import jaxgpt.training.loss as L
+import jaxgpt.training.step.loss as L
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.optimizer import make_optimizer
+from jaxgpt.training.devices.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.training.recipes import TRAIN_RECIPES
-from jaxgpt.training.sharding import data_mesh, shard_batch, shard_state
-from jaxgpt.training.state import init_train_state
-from jaxgpt.training.step import make_train_step
+from jaxgpt.training.step.optimizer import make_optimizer
+from jaxgpt.training.step.state import init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 
 which = sys.argv[1]
 if which == "gpt2":

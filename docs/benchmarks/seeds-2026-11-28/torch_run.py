@@ -14,9 +14,9 @@ import torch
 
 t_start = time.perf_counter()
 from jaxgpt.benchmark.torch_gpt import torch_gpt, torch_optimizer
+from jaxgpt.data.dataset import Dataset
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import Dataset
 from jaxgpt.training.recipes import TRAIN_RECIPES
 
 text = open("tests/data/tinyshakespeare.txt").read()

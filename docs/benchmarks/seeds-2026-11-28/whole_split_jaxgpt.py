@@ -2,9 +2,9 @@
 
 import sys
 
-from jaxgpt.training.data import Dataset
+from jaxgpt.data.dataset import Dataset
 from jaxgpt.training.evaluate import whole_split_loss
-from jaxgpt.training.restore import restore_model
+from jaxgpt.training.run.restore import restore_model
 
 model, params, tokenizer, meta = restore_model(sys.argv[1])
 data = Dataset.from_text(open("tests/data/tinyshakespeare.txt").read())

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.data import BatchSampler, Dataset
-from jaxgpt.training.loss import language_model_loss
-from jaxgpt.training.optimizer import make_optimizer
-from jaxgpt.training.sharding import data_mesh, shard_state
-from jaxgpt.training.state import init_train_state
-from jaxgpt.training.step import make_train_step
+from jaxgpt.training.devices.sharding import data_mesh, shard_state
+from jaxgpt.training.step.loss import language_model_loss
+from jaxgpt.training.step.optimizer import make_optimizer
+from jaxgpt.training.step.state import init_train_state
+from jaxgpt.training.step.train_step import make_train_step
 
 
 def train_your_block(block_class, text: str, steps: int = 200, n_layer: int = 2, n_embd: int = 64, n_head: int = 4):

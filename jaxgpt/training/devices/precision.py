@@ -1,7 +1,7 @@
 """The compute dtype: float32, bfloat16 or float16, and the one a device computes best in.
 
-Parameters stay float32 whatever the compute dtype (`jaxgpt.training.loss.cast_params`); float16
-also needs a dynamic loss scale (`jaxgpt.training.loss_scale`)."""
+Parameters stay float32 whatever the compute dtype (`jaxgpt.model.params.cast_params`); float16
+also needs a dynamic loss scale (`jaxgpt.training.step.loss_scale`)."""
 
 from __future__ import annotations
 

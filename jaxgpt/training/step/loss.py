@@ -7,19 +7,14 @@ computation and the gradient flows back to float32 through the cast."""
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from jaxgpt.model.gpt import GPT
+from jaxgpt.model.params import cast_params
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.cross_entropy import cross_entropy
-from jaxgpt.training.precision import DTYPES, resolve_dtype
-
-
-def cast_params(params, dtype):
-    """16-bit compute from float32 parameters: the gradient flows back to float32 through the cast."""
-    return params if dtype == jnp.float32 else jax.tree.map(lambda p: p.astype(dtype), params)
+from jaxgpt.training.devices.precision import DTYPES, resolve_dtype
+from jaxgpt.training.step.cross_entropy import cross_entropy
 
 
 def token_cross_entropy(logits_BxTxV, targets_BxT, label_smoothing: float = 0.0):

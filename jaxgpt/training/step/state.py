@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgpt.training.loss_scale import LossScale
-from jaxgpt.training.sharding import leaf_sharding, shard_state
+from jaxgpt.training.devices.sharding import leaf_sharding, shard_state
+from jaxgpt.training.step.loss_scale import LossScale
 
 
 @flax.struct.dataclass

@@ -19,8 +19,8 @@ import threading
 
 import jax
 
-from jaxgpt.training.data import SeededSampler
-from jaxgpt.training.sharding import check_divisible, shard_batch
+from jaxgpt.data.sampler import SeededSampler
+from jaxgpt.training.devices.sharding import check_divisible, shard_batch
 
 
 class Prefetcher:

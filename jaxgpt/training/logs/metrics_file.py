@@ -1,7 +1,6 @@
-"""What training writes for people: metrics.jsonl (one JSON object per logged step or
-evaluation), the same scalars as TensorBoard events (`tensorboard/`, see tensorboard.py) and
-loss.png (the curves so far, redrawn after an evaluation at most every `plot_every` seconds, and
-when training ends).
+"""metrics.jsonl (one JSON object per logged step or evaluation) and loss.png (the curves so far,
+redrawn after an evaluation at most every `plot_every` seconds, and when training ends): the run's
+own record, readable without any tool.
 
 The file is one history: a resumed run first drops the records past the step it restored (those
 steps are trained again), rewriting the file atomically, so no step appears twice. A line cut
@@ -18,70 +17,44 @@ from typing import TYPE_CHECKING
 from jaxgpt.atomic import write_atomically
 from jaxgpt.errors import reported_os_errors
 from jaxgpt.plotting import new_figure, save_png
-from jaxgpt.training.tensorboard import TensorBoardWriter
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-_RESUME = "free some disk space (or fix the folder's permissions) and resume with --init_from resume"
+_RESUME = "fix the folder (its space, its permissions) and resume with --init_from resume"
 
 
 class MetricsLog:
-    def __init__(self, out_dir, plot_every: float = 10.0, wandb=None):
+    """A writer (see writers.py) of metrics.jsonl and loss.png. `resumed_at`: the step a resumed
+    run restored; the records after it are dropped, as those steps are trained again."""
+
+    FILES = ("metrics.jsonl", "loss.png")
+
+    def __init__(self, out_dir, resumed_at: int | None = None, plot_every: float = 10.0):
         self.out_dir = pathlib.Path(out_dir)
         self.path = self.out_dir / "metrics.jsonl"
         self.plot_every = plot_every  # seconds: drawing takes ~0.3 s, too long to repeat every few steps
         self._plotted_at = -math.inf
-        self.tensorboard = TensorBoardWriter(out_dir)
-        self.wandb = wandb  # a WandbWriter with --wandb_log, else None
+        if resumed_at is not None:
+            self.keep_until(resumed_at)
 
     def _append(self, record: dict) -> None:
         with reported_os_errors(f"write {self.path}", _RESUME), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-        with reported_os_errors(f"write {self.tensorboard.path}", _RESUME):
-            self.tensorboard.record(record)
-        if self.wandb is not None:
-            self.wandb.record(record)
 
-    def step(
-        self,
-        step: int,
-        loss: float,
-        lr: float,
-        ms_per_iter: float,
-        tokens_per_sec: float,
-        mfu: float,
-        grad_norm: float | None = None,
-        param_norm: float | None = None,
-        loss_scale: float | None = None,
-    ):
-        scale = {} if loss_scale is None else {"loss_scale": loss_scale}  # float16 runs only
-        self._append(
-            {
-                "iter": step,
-                "loss": loss,
-                "lr": lr,
-                "grad_norm": grad_norm,  # the gradient's global norm before clipping: first to look at when a run diverges
-                "param_norm": param_norm,  # the parameters' global norm
-                "ms_per_iter": ms_per_iter,
-                "tokens_per_sec": tokens_per_sec,
-                "mfu": mfu,
-                **scale,
-            }
-        )
-
-    def evaluation(self, step: int, train_loss: float, val_loss: float, lr: float) -> None:
-        self._append({"iter": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
-        if time.monotonic() - self._plotted_at >= self.plot_every:
+    def record(self, step: int, scalars: dict) -> None:
+        """One line {"iter": step, **scalars}; after an evaluation, the curves are redrawn (at most
+        every `plot_every` seconds)."""
+        self._append({"iter": step, **scalars})
+        if "val_loss" in scalars and time.monotonic() - self._plotted_at >= self.plot_every:
             self.plot()
 
+    def text(self, step: int, name: str, text: str) -> None:
+        """Texts (a closing sample) are for TensorBoard and W&B; metrics.jsonl holds numbers."""
+
     def close(self) -> None:
-        """Write out TensorBoard's buffered events (the JSON lines are written at once) and end the W&B run."""
-        self.tensorboard.close()
-        if self.wandb is not None:
-            self.wandb.close()
-            self.wandb = None
+        self.plot()
 
     def plot(self) -> None:
         with reported_os_errors(f"write {self.out_dir / 'loss.png'}", _RESUME):
@@ -108,7 +81,6 @@ class MetricsLog:
         kept = [record for record in self.records() if record["iter"] <= step]
         write_atomically(self.path, "".join(json.dumps(record) + "\n" for record in kept))
         self.plot()
-        self.tensorboard.purge_after(step)  # and TensorBoard's events of those steps
 
 
 def plot_losses(records: list[dict], path=None) -> Figure:

@@ -40,10 +40,11 @@ def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
     )
 
 
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """Global-norm clipping, then AdamW whose weight decay skips biases and LayerNorm (1-D) parameters."""
+def make_optimizer(config: TrainConfig, schedule: optax.Schedule | None = None) -> optax.GradientTransformation:
+    """Global-norm clipping, then AdamW whose weight decay skips biases and LayerNorm (1-D) parameters,
+    following `schedule` (by default `learning_rate_schedule(config)`)."""
     adamw = optax.adamw(
-        learning_rate_schedule(config),
+        learning_rate_schedule(config) if schedule is None else schedule,
         b1=config.beta1,
         b2=config.beta2,
         weight_decay=config.weight_decay,

@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from jaxgpt.training.data import SeededSampler
+from jaxgpt.data.sampler import SeededSampler
 
 PAD, BOS, EOS = 0, 1, 2
 N_SPECIAL = 3

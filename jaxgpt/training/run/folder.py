@@ -4,40 +4,25 @@ A run folder holds one run: `config.json` (what is trained), `metrics.jsonl` and
 went) and the checkpoints (one folder per iteration). A new run never writes into a folder that
 holds another run's files: it stops first, in one line, and names the ways on (resume that run,
 choose another --out_dir, or --move_old_run to rename the old run's folder; nothing is deleted).
-The folder is created only when training is about to start, so a run that fails to start (no
-data, a bad flag) leaves nothing behind.
+The folder is held by one run at a time (lock.py): two runs started together into one folder
+cannot both write there; start.py makes it the run's when training begins. A run that fails to start (no data, a bad flag) leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pathlib
 import tempfile
 
-import jax
-from jax.experimental import multihost_utils
-
-from jaxgpt.atomic import write_atomically
-from jaxgpt.errors import InputError, reported_os_errors
-from jaxgpt.training.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
-from jaxgpt.training.distributed import is_main_process
-from jaxgpt.training.metrics import MetricsLog
+from jaxgpt.errors import InputError
+from jaxgpt.training.devices.distributed import is_main_process
+from jaxgpt.training.kinds import KINDS, kind_of
+from jaxgpt.training.logs.writers import WRITER_FILES
+from jaxgpt.training.run.checkpoint import ORBAX_TMP_SUFFIX, Checkpoints, Restored
+from jaxgpt.training.run.lock import LOCK_FILE, RunLock
 
 CONFIG = "config.json"
-RUN_FILES = (CONFIG, "metrics.jsonl", "loss.png", "tensorboard", "wandb", "profile")  # profile: --profile's traces
-# the script that trains (and resumes) each kind of run
-TRAINERS = {"gpt": "scripts/train.py", "seq2seq": "scripts/train_seq2seq.py"}
-WHAT = {"gpt": "a GPT run", "seq2seq": "an encoder-decoder (seq2seq) run"}
-
-
-@dataclasses.dataclass
-class RunFiles:
-    """The writers of a started run: its checkpoints (every process) and, on process 0, its metrics
-    (metrics.jsonl and loss.png). config.json is written by `RunDir.start` itself."""
-
-    checkpoints: Checkpoints | None  # None: a benchmark that only logs
-    metrics: MetricsLog | None
+RUN_FILES = (CONFIG, *WRITER_FILES, "profile")  # profile: --profile's traces
 
 
 class RunDirError(InputError):
@@ -47,6 +32,17 @@ class RunDirError(InputError):
 class RunDir:
     def __init__(self, path):
         self.path = pathlib.Path(path)
+        self.lock = RunLock(self.path)  # taken by a run that trains here, for its whole life
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the folder (the run ended, or failed to start)."""
+        self.lock.release()
 
     def check_location(self) -> None:
         """The folder (or the first existing folder above it) must be a writable folder."""
@@ -87,6 +83,7 @@ class RunDir:
         def of_a_run(name: str) -> bool:
             return (
                 name in RUN_FILES
+                or name == LOCK_FILE
                 or name.isdigit()
                 or name.startswith("damaged-")
                 or ORBAX_TMP_SUFFIX in name
@@ -104,8 +101,7 @@ class RunDir:
             config = json.loads(path.read_text())
             if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
                 raise InputError("it has no model section")
-            if config.get("kind", "gpt") not in TRAINERS:
-                raise InputError(f"kind {config['kind']!r} is not one of {', '.join(TRAINERS)}")
+            kind_of(config)
         except (ValueError, UnicodeDecodeError, OSError) as error:
             raise RunDirError(
                 f"{path} is not a jaxgpt run's config ({error}): put the original back, or move it away "
@@ -116,9 +112,9 @@ class RunDir:
     def check_kind(self, kind: str, doing: str) -> None:
         """The folder's run must be of `kind` (a GPT run given to the seq2seq trainer is an error)."""
         config = self.read_config()
-        found = None if config is None else config.get("kind", "gpt")
-        if found is not None and found != kind:
-            raise RunDirError(f"{self.path} holds {WHAT[found]}, not {WHAT[kind]}: {doing} with {TRAINERS[found]}")
+        found = None if config is None else kind_of(config)
+        if found is not None and found.name != kind:
+            raise RunDirError(f"{self.path} holds {found.what}, not {KINDS[kind].what}: {doing} with {found.script}")
 
     def check_new_run(self, move_old_run: bool) -> None:
         """A new run may start here: the folder holds no run, or the old one is to be moved aside."""
@@ -145,9 +141,12 @@ class RunDir:
                 "move them out first, or choose another --out_dir"
             )
 
-    def check_resumable(self, kind: str) -> None:
+    def check_exists(self) -> None:
         if not self.path.is_dir():
             raise RunDirError(f"--init_from resume: {self.path} does not exist; train first, or fix --out_dir")
+
+    def check_resumable(self, kind: str) -> None:
+        self.check_exists()
         self.check_location()
         self.check_kind(kind, "resume it")
         if not self.checkpoint_steps():
@@ -169,10 +168,23 @@ class RunDir:
         """The run folder of `config` (a TrainConfig), checked before anything is loaded or written:
         resuming needs a run of this kind with checkpoints; a new run needs a folder without one."""
         run = cls(config.out_dir)
-        if config.init_from == "resume":
-            run.check_resumable(kind)
-        elif not config.eval_only:  # evaluating writes nothing
-            run.check_new_run(move_old_run)
+        if config.eval_only:  # evaluating writes nothing, and reads only verified checkpoints
+            if config.init_from == "resume":
+                run.check_resumable(kind)
+            return run
+        try:
+            if is_main_process():  # held by process 0 for the whole run; the others follow it
+                if config.init_from == "resume":
+                    run.check_exists()
+                run.check_location()
+                run.lock.acquire("resume it" if config.init_from == "resume" else "train")
+            if config.init_from == "resume":
+                run.check_resumable(kind)
+            else:
+                run.check_new_run(move_old_run)
+        except BaseException:
+            run.close()
+            raise
         return run
 
     def resume(self, config, abstract_state_for) -> Restored:
@@ -188,44 +200,6 @@ class RunDir:
             )
         return restored
 
-    def start(
-        self, config, run_config: dict, move_old_run: bool = False, echo=print, restored: Restored | None = None
-    ) -> RunFiles | None:
-        """Make the folder the run's, now that training is about to start, and open its writers.
-        A new run: create the folder (moving an old run aside first, if asked). A resumed one
-        (`restored`): move damaged newer checkpoints aside and cut metrics.jsonl back to the
-        restored step, so the folder again describes one run. Both: write config.json
-        (`run_config`). Evaluating alone writes nothing and opens no checkpoints."""
-        if config.eval_only:
-            return None
-        _all_processes_here("jaxgpt-checked")  # every process has read the folder before it changes
-        if is_main_process():
-            with reported_os_errors(f"prepare the run folder {self.path}", "free some disk space or fix --out_dir"):
-                self._make_the_run_folder(run_config, move_old_run, echo, restored)
-        _all_processes_here("jaxgpt-started")
-        # opened by every process (orbax's manager is collective) once the folder is as it will stay
-        checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
-        if not is_main_process():
-            return RunFiles(checkpoints, None)
-        wandb = None
-        if config.wandb_log:
-            from jaxgpt.training.wandb_log import WandbWriter
-
-            wandb = WandbWriter(self.path, config.wandb_project, config.wandb_run_name, run_config)
-        return RunFiles(checkpoints, MetricsLog(self.path, wandb=wandb))
-
-    def _make_the_run_folder(self, run_config: dict, move_old_run: bool, echo, restored: Restored | None) -> None:
-        if move_old_run and restored is None and self.run_contents():
-            aside = self.aside_path()
-            self.path.rename(aside)
-            echo(f"moved the old run in {self.path} to {aside}")
-        self.path.mkdir(parents=True, exist_ok=True)
-        if restored is not None:
-            for moved in self.set_aside(restored.damaged):
-                echo(f"moved the damaged checkpoint to {moved}")
-            MetricsLog(self.path).keep_until(restored.step)
-        write_atomically(self.path / CONFIG, json.dumps(run_config, indent=2))
-
     def set_aside(self, steps) -> list[pathlib.Path]:
         """Move damaged checkpoints out of orbax's sight, to damaged-STEP folders: never deleted."""
         moved = []
@@ -237,10 +211,3 @@ class RunDir:
             (self.path / str(step)).rename(target)
             moved.append(target)
         return moved
-
-
-def _all_processes_here(name: str) -> None:
-    """In a multi-process run, wait until every process reaches this point (process 0 has just
-    changed the shared folder)."""
-    if jax.process_count() > 1:
-        multihost_utils.sync_global_devices(name)

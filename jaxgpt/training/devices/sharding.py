@@ -4,7 +4,7 @@ Each device gets an equal slice of the global batch. Parameters are replicated o
 axis and, with an "fsdp" axis, split over it. jit then runs the step on every device at once
 and XLA inserts the collectives (gradient all-reduce, parameter all-gather) itself.
 
-With several processes (`jaxgpt.training.distributed`) the mesh spans the devices of all of them; each
+With several processes (`jaxgpt.training.devices.distributed`) the mesh spans the devices of all of them; each
 process puts only the rows of the batch that its own devices hold.
 """
 

@@ -9,13 +9,18 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.optimizer import learning_rate_schedule
-from jaxgpt.training.sharding import batch_sharding
-from jaxgpt.training.state import TrainState, all_finite
+from jaxgpt.training.devices.sharding import batch_sharding
+from jaxgpt.training.step.optimizer import learning_rate_schedule
+from jaxgpt.training.step.state import TrainState, all_finite
 
 
 def make_train_step(
-    loss_fn, optimizer: optax.GradientTransformation, config: TrainConfig, state_sharding=None, mesh=None
+    loss_fn,
+    optimizer: optax.GradientTransformation,
+    config: TrainConfig,
+    state_sharding=None,
+    mesh=None,
+    schedule: optax.Schedule | None = None,
 ):
     """A jitted `train_step(state, *batch) -> (state, metrics)`; each array of the batch is
     [A, B, ...] for A micro-batches, and `loss_fn(params, batch, dropout_key)` scores one.
@@ -26,8 +31,9 @@ def make_train_step(
     for the new state, so pass each state once.
 
     A float16 run (`state.loss_scale` set) differentiates loss * scale; a step whose gradients
-    overflow leaves the parameters and optimizer state as they were (`jaxgpt.training.loss_scale`)."""
-    schedule = learning_rate_schedule(config)
+    overflow leaves the parameters and optimizer state as they were (`jaxgpt.training.step.loss_scale`).
+    `schedule`: the optimizer's learning-rate schedule, for the metrics (by default made from `config`)."""
+    schedule = learning_rate_schedule(config) if schedule is None else schedule
 
     def train_step(state: TrainState, *batch_AxB):
         step_key = jax.random.fold_in(jax.random.wrap_key_data(state.rng, impl=config.dropout_rng), state.step)

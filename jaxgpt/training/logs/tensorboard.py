@@ -11,6 +11,8 @@ from __future__ import annotations
 import pathlib
 import time
 
+from jaxgpt.errors import reported_os_errors
+
 # metrics.jsonl's keys -> TensorBoard's tags
 TAGS = {
     "loss": "train/loss",
@@ -26,15 +28,22 @@ TAGS = {
 }
 
 
-def tagged_scalars(record: dict) -> dict:
-    """The numbers of one metrics.jsonl record under their TensorBoard tags (None values left out)."""
-    return {TAGS[key]: value for key, value in record.items() if key in TAGS and isinstance(value, (int, float))}
+def tagged_scalars(scalars: dict) -> dict:
+    """The numbers of one metrics.jsonl record under their TensorBoard tags (None values left out);
+    scores a trainer reports at its end (exact_match_*) go under eval/."""
+    tags = {key: TAGS.get(key, f"eval/{key}" if key.startswith("exact_match") else None) for key in scalars}
+    return {tags[key]: value for key, value in scalars.items() if tags[key] and isinstance(value, (int, float))}
 
 
 class TensorBoardWriter:
-    def __init__(self, out_dir, purge_step: int | None = None):
+    """A writer (see writers.py) of OUT_DIR/tensorboard. `resumed_at`: the step a resumed run
+    restored; the events of later steps are dropped by a purge marker at the first of them."""
+
+    FILES = ("tensorboard",)
+
+    def __init__(self, out_dir, resumed_at: int | None = None):
         self.path = pathlib.Path(out_dir) / "tensorboard"
-        self.purge_step = purge_step
+        self.purge_step = None if resumed_at is None else resumed_at + 1
         self._writer = None
 
     def _open(self):
@@ -49,24 +58,19 @@ class TensorBoardWriter:
             )
         return self._writer
 
-    def record(self, record: dict) -> None:
-        """One line of metrics.jsonl as scalars at its "iter"."""
-        for tag, value in tagged_scalars(record).items():
-            self._open().add_scalar(tag, value, record["iter"])
+    def record(self, step: int, scalars: dict) -> None:
+        with reported_os_errors(f"write {self.path}", "fix the folder and resume with --init_from resume"):
+            for tag, value in tagged_scalars(scalars).items():
+                self._open().add_scalar(tag, value, step)
 
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        self._open().add_scalar(tag, value, step)
-
-    def text(self, tag: str, text: str, step: int) -> None:
-        self._open().add_text(tag, text, step)
-
-    def purge_after(self, step: int) -> None:
-        """Write the marker that makes TensorBoard drop the events of every step after `step`."""
-        self.purge_step = step + 1
-        self._open()
-        self.close()
+    def text(self, step: int, name: str, text: str) -> None:
+        self._open().add_text(name, text, step)
 
     def close(self) -> None:
+        """Write out the buffered events (a resumed run that logged nothing still writes its purge marker)."""
+        if self.purge_step is not None:
+            self._open()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+            self.purge_step = None

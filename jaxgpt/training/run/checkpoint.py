@@ -13,7 +13,6 @@ Kept: the last `keep` checkpoints and the one with the best validation loss.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import json
 import math
 import pathlib
@@ -23,9 +22,16 @@ from typing import Any, Callable
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import preservation_policy
 
-from jaxgpt.errors import JaxgptError
-from jaxgpt.training.checksums import FORMAT, MANIFEST, ORBAX_RECORD, DamagedCheckpoint, check_manifest, write_manifest
-from jaxgpt.training.orbax_quiet import quiet_orbax
+from jaxgpt.errors import JaxgptError, is_disk_full
+from jaxgpt.training.run.checksums import (
+    FORMAT,
+    MANIFEST,
+    ORBAX_RECORD,
+    DamagedCheckpoint,
+    check_manifest,
+    write_manifest,
+)
+from jaxgpt.training.run.orbax_quiet import quiet_orbax
 
 # orbax's name for a checkpoint folder being written: the step, then this suffix
 ORBAX_TMP_SUFFIX = ".orbax-checkpoint-tmp"
@@ -42,7 +48,7 @@ def warn_on_stderr(message: str) -> None:
 def _reason(error: BaseException) -> str:
     """What went wrong, in a few words: tensorstore's messages carry whole JSON specs."""
     text = f"{type(error).__name__}: {error}".splitlines()[0]
-    if getattr(error, "errno", None) == errno.ENOSPC or "os_error_code='28'" in text or "No space left" in text:
+    if is_disk_full(error):
         return "no space left on device"
     return text if len(text) <= 200 else text[:200] + "..."
 
@@ -104,10 +110,10 @@ class Checkpoints:
         )
 
     def _failed(self, step, error: Exception) -> CheckpointError:
-        reason = _reason(error)
+        fix = "Free some disk space" if is_disk_full(error) else "Fix the cause"
         return CheckpointError(
-            f"could not save checkpoint {step} in {self.directory} ({reason}); {self._kept_text(step)}. "
-            "Free some disk space (or fix the folder) and resume with --init_from resume"
+            f"could not save checkpoint {step} in {self.directory} ({_reason(error)}); {self._kept_text(step)}. "
+            f"{fix} and resume with --init_from resume"
         )
 
     def save(self, step: int, state, meta: dict, val_loss: float | None = None) -> None:
