@@ -4,21 +4,21 @@ with its process, however it dies; two real training processes started together 
 
 import json
 import os
-import pathlib
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 
 import pytest
+from cli_runs import ROOT, TINY_FLAGS
 
+from jaxgpt.cli.eval import eval_main
 from jaxgpt.cli.run import run
+from jaxgpt.cli.sample import sample_main
 from jaxgpt.cli.train import train_main
 from jaxgpt.cli.train_seq2seq import seq2seq_main
 from jaxgpt.training.run.lock import LOCK_FILE, FolderHeld, RunLock
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=32", "--block_size=32", "--batch_size=4", "--eval_iters=2"]
 
 HOLD = (
     "import sys; from jaxgpt.training.run.lock import RunLock; lock = RunLock(sys.argv[1]); lock.acquire(); "
@@ -26,15 +26,20 @@ HOLD = (
 )
 
 
-@pytest.fixture
-def holder(tmp_path):
-    """Another process holding the lock on tmp_path/run until the test ends (or kills it)."""
-    folder = tmp_path / "run"
+def hold(folder):
+    """Another process holding the lock on `folder`, once it says so."""
     process = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert process.stdout.readline().strip() == "held"
-    yield folder, process
+    return process
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Another process holding the lock on tmp_path/run until the test ends (or kills it)."""
+    process = hold(tmp_path / "run")
+    yield tmp_path / "run", process
     process.kill()
     process.wait()
 
@@ -130,3 +135,20 @@ def test_two_runs_started_together_leave_one_run(tmp_path, shakespeare_path):
         meta = json.loads((out_dir / str(step) / "meta" / "metadata").read_text())
         assert meta["train"]["seed"] == winner
     assert not (out_dir / LOCK_FILE).exists()  # released at the end
+
+
+@pytest.mark.xdist_group("trained_run")  # the worker that trains `trained_run` (conftest.py)
+def test_sample_and_eval_read_a_held_folder(trained_run, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "out"
+    shutil.copytree(trained_run[0], folder)
+    process = hold(folder)  # as if a run were still training there
+    try:
+        for main, argv in [(sample_main, ["--max_new_tokens=5", "--num_samples=1"]), (eval_main, [])]:
+            monkeypatch.setattr(sys, "argv", ["script.py", f"--out_dir={folder}", *argv])
+            with pytest.raises(SystemExit) as exit_info:
+                run(main)
+            assert exit_info.value.code == 0, capsys.readouterr().err
+        assert "val" in capsys.readouterr().out
+    finally:
+        process.kill()
+        process.wait()

@@ -65,25 +65,23 @@ def add_config_flags(parser, cls, defaults, names=None) -> None:
             )
 
 
-def add_compilation_cache_flag(parser) -> None:
-    parser.add_argument(
-        "--compilation_cache",
-        type=parse_bool,
-        default=True,
-        metavar="BOOL",
-        help="keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit) so later runs start faster (default: True)",
-    )
+# the trainers' flags that are not settings of the run (not in config.json): how this command runs
+COMMAND_FLAGS = {
+    "move_old_run": (
+        False,
+        "True: if out_dir holds another run, rename its folder to OUT_DIR.old-N first (nothing is deleted); "
+        "False: stop and say so",
+    ),
+    "compilation_cache": (True, "keep compiled steps on disk ($JAXGPT_CACHE_DIR/jit) so later runs start faster"),
+}
 
 
-def add_move_old_run_flag(parser) -> None:
-    parser.add_argument(
-        "--move_old_run",
-        type=parse_bool,
-        default=False,
-        metavar="BOOL",
-        help="True: if out_dir holds another run, rename its folder to OUT_DIR.old-N first (nothing is deleted) "
-        "(default: False: stop and say so)",
-    )
+def add_command_flags(parser) -> None:
+    """--move_old_run and --compilation_cache, True or False."""
+    for name, (default, help) in COMMAND_FLAGS.items():
+        parser.add_argument(
+            f"--{name}", type=parse_bool, default=default, metavar="BOOL", help=f"{help} (default: {default})"
+        )
 
 
 def given_flags(args, model_names, not_config=()) -> tuple[dict, dict]:

@@ -6,10 +6,10 @@ import jax
 
 from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import (
+    COMMAND_FLAGS,
     OneLineErrorParser,
-    add_compilation_cache_flag,
+    add_command_flags,
     add_config_flags,
-    add_move_old_run_flag,
     fit_recipe_to_devices,
     given_flags,
     run_settings,
@@ -42,8 +42,7 @@ def train_parser(preset: str | None) -> OneLineErrorParser:
     )
     add_config_flags(parser, TrainConfig, TrainConfig(**TRAIN_RECIPES.get(preset, {})))
     add_config_flags(parser, GPTConfig, GPTConfig.from_preset(preset) if preset else GPTConfig(), MODEL_FLAGS)
-    add_move_old_run_flag(parser)
-    add_compilation_cache_flag(parser)
+    add_command_flags(parser)
     add = parser.add_argument
     add(
         "--coordinator_address",
@@ -65,9 +64,7 @@ def train_main(argv: list[str]) -> int:
     say = print if is_main_process() else lambda *_: None
     machine_preset = default_preset()
     args = train_parser(machine_preset).parse_args(argv)
-    model_flags, train_flags = given_flags(
-        args, MODEL_FLAGS, ("preset", "move_old_run", "compilation_cache", *DISTRIBUTED_FLAGS)
-    )
+    model_flags, train_flags = given_flags(args, MODEL_FLAGS, ("preset", *COMMAND_FLAGS, *DISTRIBUTED_FLAGS))
     preset = args.preset or machine_preset
     init_from = train_flags.get("init_from", "scratch")
     notes = [f"allocator: {describe()}"]  # said once the run's checks have passed, so bad input gets one line alone

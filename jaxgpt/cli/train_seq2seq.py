@@ -6,10 +6,10 @@ from __future__ import annotations
 import jax
 
 from jaxgpt.cli.flags import (
+    COMMAND_FLAGS,
     OneLineErrorParser,
-    add_compilation_cache_flag,
+    add_command_flags,
     add_config_flags,
-    add_move_old_run_flag,
     fit_recipe_to_devices,
     given_flags,
     run_settings,
@@ -62,8 +62,7 @@ def seq2seq_parser() -> OneLineErrorParser:
     )
     add_config_flags(parser, TrainConfig, TrainConfig(**SEQ2SEQ_RECIPE))
     add_config_flags(parser, TransformerConfig, TransformerConfig.from_preset("transformer-tiny"), SEQ2SEQ_MODEL_FLAGS)
-    add_move_old_run_flag(parser)
-    add_compilation_cache_flag(parser)
+    add_command_flags(parser)
     return parser
 
 
@@ -72,7 +71,7 @@ def seq2seq_main(argv: list[str]) -> int:
     for name in ("beam_size", "num_examples"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name}={getattr(args, name)} must be >= 1")
-    not_config = ("task", "preset", "beam_size", "num_examples", "move_old_run", "compilation_cache")
+    not_config = ("task", "preset", "beam_size", "num_examples", *COMMAND_FLAGS)
     model_flags, train_flags = given_flags(args, SEQ2SEQ_MODEL_FLAGS, not_config)
     model_config = TransformerConfig.from_preset(args.preset, **model_flags)
     recipe = run_settings(SEQ2SEQ_RECIPE, train_flags) if train_flags.get("init_from") == "resume" else SEQ2SEQ_RECIPE
