@@ -23,6 +23,12 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettemp
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
+# the scripts restart themselves once with glibc's malloc tuned (jaxgpt/cli/allocator.py), which
+# imports JAX twice: the suite's scripts start tuned already (test_allocator.py tests the restart)
+from jaxgpt.cli.allocator import GLIBC_TUNED  # noqa: E402 - after XLA_FLAGS: it imports jax
+
+os.environ.setdefault("GLIBC_TUNABLES", GLIBC_TUNED)
+
 # tiny Shakespeare (public domain, the file nanoGPT and char-rnn use) ships with the tests, so a
 # clone anywhere runs them offline
 SHAKESPEARE = pathlib.Path(__file__).resolve().parent / "data" / "tinyshakespeare.txt"

@@ -97,16 +97,20 @@ def test_the_colab_notebook_installs_without_jax_and_is_stored_run_on_colabs_ver
 
 def test_the_colab_notebook_trains_resumes_samples_evaluates_and_explores(tmp_path, monkeypatch, shakespeare_path):
     offline(tmp_path, monkeypatch, shakespeare_path)
-    first = run_colab_notebook(tmp_path, {"MAX_ITERS": 20, "EVAL_ITERS": 2})
+    # the user's own text (a tenth of tiny Shakespeare): eval.py then scores 0.1 M characters, not 1.1 M
+    text = tmp_path / "my_text.txt"
+    text.write_text(shakespeare_path.read_text()[:100_000])
+    settings = {"EVAL_ITERS": 2, "DATA_FILE": str(text)}
+    first = run_colab_notebook(tmp_path, {"MAX_ITERS": 20, **settings})
     assert "no TPU or GPU on this machine: training on the CPU" in first[1]
     assert "training shakespeare-char-cpu, chosen for this CPU machine" in first[4]
     assert "computing in float32" in first[4] and "step 20: train loss" in first[4] and "resuming" not in first[4]
     assert len(first[6]) > 400  # a sample of 400 new characters
-    assert "val" in first[7] and "perplexity" in first[7]
+    assert "val" in first[7] and "perplexity" in first[7] and " 9,999" in first[7]  # my_text's val targets
     assert "srcdoc=" in first[8] and "Attention explorer" in first[8]
     # Run all again with more iterations, as after a disconnect: the run goes on from its checkpoint;
     # and once more, when it is finished: nothing is trained or overwritten
     train = "from jaxgpt.cli.train import"
-    again = run_colab_notebook(tmp_path, {"MAX_ITERS": 30, "EVAL_ITERS": 2}, until=train, then=[train])
+    again = run_colab_notebook(tmp_path, {"MAX_ITERS": 30, **settings}, until=train, then=[train])
     assert "resuming from iteration 20" in again[4] and "step 30: train loss" in again[4]
     assert "holds a run trained to iteration 30: a new OUT_DIR trains a new one" in again[5]

@@ -142,7 +142,8 @@ def test_a_full_disk_while_logging_is_one_line_that_says_how_to_go_on(tmp_path, 
 
     monkeypatch.setattr(pathlib.Path, "open", full)
     with pytest.raises(
-        JaxgptError, match=r"could not write .*metrics.jsonl \(No space left on device\): free some disk space, .* resume"
+        JaxgptError,
+        match=r"could not write .*metrics.jsonl \(No space left on device\): free some disk space, .* resume",
     ):
         log.record(1, {"loss": 2.0})
 

@@ -35,11 +35,13 @@ def hold(folder):
     return process
 
 
-@pytest.fixture
-def holder(tmp_path):
-    """Another process holding the lock on tmp_path/run until the test ends (or kills it)."""
-    process = hold(tmp_path / "run")
-    yield tmp_path / "run", process
+@pytest.fixture(scope="module")
+def holder(tmp_path_factory):
+    """(folder, process): another process holding the lock on a folder for the module's tests, which
+    only try to take it (and check that nothing changed)."""
+    folder = tmp_path_factory.mktemp("held") / "run"
+    process = hold(folder)
+    yield folder, process
     process.kill()
     process.wait()
 
@@ -55,8 +57,9 @@ def test_a_held_folder_is_refused_naming_the_holder(holder):
     assert note["pid"] == process.pid
 
 
-def test_the_lock_dies_with_its_process_even_by_sigkill(holder):
-    folder, process = holder
+def test_the_lock_dies_with_its_process_even_by_sigkill(tmp_path):
+    folder = tmp_path / "run"
+    process = hold(folder)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert (folder / LOCK_FILE).exists()  # the note stays, and means nothing: the OS released the lock

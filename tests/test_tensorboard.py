@@ -1,6 +1,9 @@
 """TensorBoard events: the scalars of metrics.jsonl, read back with TensorBoard's own reader, and a
 resumed run's events with every step once."""
 
+import subprocess
+import sys
+
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from jaxgpt.training.logs.tensorboard import TensorBoardWriter
@@ -38,3 +41,15 @@ def test_a_resumed_run_has_every_step_once(tmp_path):
     again.close()
     scalars = read_events(tmp_path).Scalars("train/loss")
     assert [(e.step, e.value) for e in scalars] == [(5, 5.0), (10, 10.0), (15, -15.0), (20, -20.0), (25, -25.0)]
+
+
+def test_the_writer_does_not_import_pytorch(tmp_path):
+    """tensorboardX imports torch when installed (only to accept torch tensors): ~2 s at every run's start."""
+    code = (
+        "import sys; from jaxgpt.training.logs.tensorboard import TensorBoardWriter; "
+        f"w = TensorBoardWriter({str(tmp_path)!r}); w.record(1, {{'loss': 1.0}}); w.close(); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
+    assert [e.value for e in read_events(tmp_path).Scalars("train/loss")] == [1.0]

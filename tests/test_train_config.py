@@ -1,6 +1,7 @@
 """TrainConfig checks itself: every rule, each with its one-line message naming the value."""
 
 import dataclasses
+
 import pytest
 
 from jaxgpt.errors import InputError

@@ -78,7 +78,10 @@ def test_an_offline_run_holds_the_scalars_of_metrics_jsonl(tmp_path, monkeypatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real_find_spec(name))
     model, params, tokenizer, meta = restore_model(out_dir)
     assert meta["train"]["wandb_log"] is True and meta["iter"] == 20
-    assert len(tokenizer.decode(generate(model, params, tokenizer.encode("\n")[None, :], 5, rng=jax.random.key(0))[0])) == 6
+    assert (
+        len(tokenizer.decode(generate(model, params, tokenizer.encode("\n")[None, :], 5, rng=jax.random.key(0))[0]))
+        == 6
+    )
     assert evaluate_run(out_dir)["iter"] == 20
     resumed = dataclasses.replace(config, init_from="resume", max_iters=30)
     with pytest.raises(InputError, match=r"wandb_log=True needs the wandb package: .* or pass --wandb_log False"):

@@ -9,6 +9,7 @@ appears once."""
 from __future__ import annotations
 
 import pathlib
+import sys
 import time
 
 from jaxgpt.errors import reported_os_errors
@@ -26,6 +27,22 @@ TAGS = {
     "ms_per_iter": "speed/ms_per_iter",
     "mfu": "speed/mfu",
 }
+
+
+def summary_writer_class():
+    """tensorboardX's SummaryWriter, imported without PyTorch: where torch is installed (Colab,
+    Kaggle, a machine with the test extras) tensorboardX imports it only to accept torch tensors,
+    which jaxgpt never logs, and that import costs ~2 s at the start of every run."""
+    if "torch" in sys.modules:  # imported already: nothing to save
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    sys.modules["torch"] = None  # `import torch` raises ImportError, and tensorboardX goes on without it
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        del sys.modules["torch"]
+    return SummaryWriter
 
 
 def tagged_scalars(scalars: dict) -> dict:
@@ -48,7 +65,7 @@ class TensorBoardWriter:
 
     def _open(self):
         if self._writer is None:
-            from tensorboardX import SummaryWriter
+            SummaryWriter = summary_writer_class()
 
             # a suffix of its own, in the order of opening: two writers opened within one second must
             # neither share a file name nor be read in the wrong order (TensorBoard reads files by name)
