@@ -4,6 +4,7 @@ with its process, however it dies; two real training processes started together 
 
 import json
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -155,3 +156,17 @@ def test_sample_and_eval_read_a_held_folder(trained_run, tmp_path, monkeypatch, 
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_folder_another_run_made_a_moment_ago_is_used_and_kept(tmp_path, monkeypatch):
+    made_by_the_other_run = pathlib.Path.mkdir
+
+    def other_run_first(self, *args, **kwargs):  # between our look and our mkdir, the other run made it
+        made_by_the_other_run(self, *args, **kwargs)
+        raise FileExistsError(self)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", other_run_first)
+    lock = RunLock(tmp_path / "run")
+    lock.acquire()
+    lock.release()
+    assert (tmp_path / "run").is_dir()  # not ours to remove

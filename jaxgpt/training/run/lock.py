@@ -51,10 +51,16 @@ class RunLock:
             missing.append(folder)
             folder = folder.parent
         for folder in reversed(missing):
-            folder.mkdir()
+            try:
+                folder.mkdir()
+            except FileExistsError:  # another run made it a moment ago: the lock decides between us
+                continue
             self._made.append(folder)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # a run that failed to start removed the folder it had made
+                return self.acquire(doing)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
