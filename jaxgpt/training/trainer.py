@@ -111,10 +111,11 @@ def fit(
         if task.closing_report is not None and not config.eval_only:
             fitted.report = scalars, texts = task.closing_report(fitted.state.params)
             step = int(fitted.state.step)
-            if writers and scalars:
-                writers.record(step, scalars)
-            for name, text in texts.items() if writers else ():
-                writers.text(step, name, text)
+            if writers:  # process 0
+                if scalars:  # an empty record would still be a line of metrics.jsonl
+                    writers.record(step, scalars)
+                for name, text in texts.items():
+                    writers.text(step, name, text)
         return fitted
     finally:
         if writers:  # loss.png redrawn, TensorBoard's buffer written, the W&B run ended: however training ends

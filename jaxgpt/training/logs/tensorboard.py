@@ -47,9 +47,8 @@ def summary_writer_class():
 
 def tagged_scalars(scalars: dict) -> dict:
     """The numbers of one metrics.jsonl record under their TensorBoard tags (None values left out);
-    scores a trainer reports at its end (exact_match_*) go under eval/."""
-    tags = {key: TAGS.get(key, f"eval/{key}" if key.startswith("exact_match") else None) for key in scalars}
-    return {tags[key]: value for key, value in scalars.items() if tags[key] and isinstance(value, (int, float))}
+    any other score (a task's closing exact_match_greedy, ...) goes under eval/."""
+    return {TAGS.get(key, f"eval/{key}"): value for key, value in scalars.items() if isinstance(value, (int, float))}
 
 
 class TensorBoardWriter:

@@ -5,7 +5,8 @@ went) and the checkpoints (one folder per iteration). A new run never writes int
 holds another run's files: it stops first, in one line, and names the ways on (resume that run,
 choose another --out_dir, or --move_old_run to rename the old run's folder; nothing is deleted).
 The folder is held by one run at a time (lock.py): two runs started together into one folder
-cannot both write there; start.py makes it the run's when training begins. A run that fails to start (no data, a bad flag) leaves nothing behind.
+cannot both write there; start.py makes it the run's when training begins. A run that fails to
+start (no data, a bad flag) leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ class RunDir:
             raise RunDirError(f"{self.path} holds {found.what}, not {KINDS[kind].what}: {doing} with {found.script}")
 
     def check_new_run(self, move_old_run: bool) -> None:
-        """A new run may start here: the folder holds no run, or the old one is to be moved aside."""
-        self.check_location()
+        """A new run may start here (its location checked already): the folder holds no run, or the
+        old one is to be moved aside."""
         contents = self.run_contents()
         if not contents:
             return
@@ -148,6 +149,10 @@ class RunDir:
     def check_resumable(self, kind: str) -> None:
         self.check_exists()
         self.check_location()
+        self.check_resumed_run(kind)
+
+    def check_resumed_run(self, kind: str) -> None:
+        """The folder (there, and writable) holds a run of `kind` with a checkpoint."""
         self.check_kind(kind, "resume it")
         if not self.checkpoint_steps():
             raise RunDirError(f"--init_from resume: no checkpoint in {self.path}; train first, or fix --out_dir")
@@ -172,14 +177,15 @@ class RunDir:
             if config.init_from == "resume":
                 run.check_resumable(kind)
             return run
+        resuming = config.init_from == "resume"
         try:
+            if resuming:
+                run.check_exists()
+            run.check_location()
             if is_main_process():  # held by process 0 for the whole run; the others follow it
-                if config.init_from == "resume":
-                    run.check_exists()
-                run.check_location()
-                run.lock.acquire("resume it" if config.init_from == "resume" else "train")
-            if config.init_from == "resume":
-                run.check_resumable(kind)
+                run.lock.acquire("resume it" if resuming else "train")
+            if resuming:
+                run.check_resumed_run(kind)  # what the folder holds, read once it is ours
             else:
                 run.check_new_run(move_old_run)
         except BaseException:
@@ -189,7 +195,7 @@ class RunDir:
 
     def resume(self, config, abstract_state_for) -> Restored:
         """Restore the newest checkpoint that verifies (see Checkpoints.restore); nothing changes
-        in the folder until `start`."""
+        in the folder until `start_run`."""
         checkpoints = Checkpoints(self.path, keep=config.keep_checkpoints)
         restored = checkpoints.restore(abstract_state_for)
         checkpoints.close()

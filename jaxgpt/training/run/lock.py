@@ -38,10 +38,6 @@ class RunLock:
     def path(self) -> pathlib.Path:
         return self.folder / LOCK_FILE
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self, doing: str = "train") -> None:
         """Take the lock now, or raise FolderHeld naming the process that has it. The folder is
         created if it does not exist yet (and removed again by `release` if nothing was put in it)."""
