@@ -8,6 +8,12 @@ import tempfile
 
 import pytest
 
+# two workers and their child processes share this machine's cores: numpy's OpenBLAS and PyTorch's
+# OpenMP threads wait for work by spinning, which burns the CPU time another test needs (set before
+# anything imports numpy or torch; child processes inherit it)
+for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(threads, "1")
+
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
 
@@ -42,14 +48,21 @@ def shakespeare_path() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, shakespeare_path):
     """(out_dir, the finished process) of scripts/train.py on a tiny model: 30 iterations, evaluated
-    at 0, 10, 20 and 30. Tests only read it: one that changes a run changes a copy. The modules that
-    use it mark themselves `xdist_group("trained_run")`, so one worker trains it, once."""
+    at 0, 10, 20 and 30, on 150,000 characters of tiny Shakespeare (Romeo and Juliet from Act IV on,
+    which holds all 65 of its characters: eval.py scores whole splits of it, a seventh of the work).
+    Tests only read it: one that changes a run changes a copy. The modules that use it mark
+    themselves `xdist_group("trained_run")`, so one worker trains it, once."""
     from cli_runs import TINY_FLAGS, script  # here, not at the top: it imports jax, after XLA_FLAGS is set
 
-    out_dir = tmp_path_factory.mktemp("run") / "out"
+    folder = tmp_path_factory.mktemp("run")
+    text = shakespeare_path.read_text()
+    part = text[text.index("PARIS:\nImmoderately") :][:150_000]
+    assert set(part) == set(text)
+    (folder / "romeo_and_juliet.txt").write_text(part)
+    out_dir = folder / "out"
     result = script(
         "train.py",
-        f"--data_file={shakespeare_path}",
+        f"--data_file={folder / 'romeo_and_juliet.txt'}",
         "--out_dir",
         str(out_dir),
         "--max_iters=30",

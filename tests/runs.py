@@ -28,6 +28,7 @@ TRAIN_FLAGS = {
     "log_interval": 1,
     "warmup_iters": 2,
     "lr_decay_iters": 200,
+    "peak_flops": 1e11,  # MFU against a given peak: no matrix multiplies timed in each process
 }
 
 

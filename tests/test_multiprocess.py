@@ -31,6 +31,7 @@ TRAINING = {
     "log_interval": 1,
     "warmup_iters": 2,
     "lr_decay_iters": 6,
+    "peak_flops": 1e11,  # MFU against a given peak: no matrix multiplies timed in each process
 }
 
 

@@ -9,7 +9,6 @@ short by a crash is skipped when reading."""
 from __future__ import annotations
 
 import json
-import math
 import pathlib
 import time
 from typing import TYPE_CHECKING
@@ -35,7 +34,9 @@ class MetricsLog:
         self.out_dir = pathlib.Path(out_dir)
         self.path = self.out_dir / "metrics.jsonl"
         self.plot_every = plot_every  # seconds: drawing takes ~0.3 s, too long to repeat every few steps
-        self._plotted_at = -math.inf
+        # the first drawing waits `plot_every` seconds too (or the end): the curve of one
+        # evaluation is a dot, not worth matplotlib's start-up before training's first step
+        self._plotted_at = time.monotonic()
         if resumed_at is not None:
             self.keep_until(resumed_at)
 

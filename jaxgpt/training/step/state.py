@@ -39,12 +39,13 @@ def init_train_state(
     init_key, dropout_key = jax.random.split(jax.random.key(seed))
     if dropout_rng != "threefry2x32":
         dropout_key = jax.random.key(seed, impl=dropout_rng)
+    # jitted: one compiled program each (cached on disk), not one small compilation per operation
     if params is None:
-        params = model.init(init_key, *example_inputs)["params"]
+        params = jax.jit(model.init)(init_key, *example_inputs)["params"]
     return TrainState(
         step=jnp.array(0, jnp.int32),
         params=params,
-        opt_state=optimizer.init(params),
+        opt_state=jax.jit(optimizer.init)(params),
         rng=jax.random.key_data(dropout_key),
         loss_scale=LossScale.initial() if dtype == "float16" else None,
     )
