@@ -29,13 +29,7 @@ def test_notebook_runs_and_is_stored_with_outputs(path, tmp_path, monkeypatch, s
     assert 'pip", "install"' in code[0].source  # the Colab / Kaggle install cell comes first
     assert all(cell.execution_count for cell in code) and any(cell.outputs for cell in code)  # stored executed
     assert any("assert " in cell.source for cell in code)  # each notebook checks what it shows
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    shutil.copy(shakespeare_path, cache / "tinyshakespeare.txt")  # offline: the data is already "downloaded"
-    monkeypatch.setenv("JAXGPT_CACHE_DIR", str(cache))
-    # one CPU device and XLA's usual optimisation, as on a learner's laptop: the notebooks train for
-    # hundreds of steps, which run faster than the time -O0 saves in compiling (the suite's own flags)
-    monkeypatch.setenv("XLA_FLAGS", "")
+    offline(tmp_path, monkeypatch, shakespeare_path)
     fresh = nbformat.read(path, as_version=4)
     # raises CellExecutionError, with the cell and its traceback, if any cell (an assert included) fails
     NotebookClient(fresh, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -50,7 +44,9 @@ def test_notebook_runs_and_is_stored_with_outputs(path, tmp_path, monkeypatch, s
 
 
 def offline(tmp_path, monkeypatch, shakespeare_path):
-    """tiny Shakespeare already "downloaded", one CPU device with XLA's usual optimisation."""
+    """tiny Shakespeare already "downloaded", one CPU device with XLA's usual optimisation (as on a
+    learner's laptop: the notebooks train for hundreds of steps, which run faster than the time -O0
+    saves in compiling, the suite's own flags)."""
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     shutil.copy(shakespeare_path, cache / "tinyshakespeare.txt")
