@@ -14,10 +14,12 @@ import pytest
 from jaxgpt.cli.run import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# a tiny model; MFU against a given peak: the CPU's measured one (matrix multiplies, ~0.4 s a process)
-# is not what these tests look at (test_mfu.py measures it)
-TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=32", "--block_size=32", "--batch_size=4", "--eval_iters=2"]
-TINY_FLAGS += ["--peak_flops=1e11"]
+# a tiny model, and MFU against a given peak: the CPU's measured one (matrix multiplies, ~0.4 s a
+# process) is not what these tests look at (test_mfu.py measures it)
+TINY_FLAGS = [
+    *["--n_layer=1", "--n_head=2", "--n_embd=32", "--block_size=32", "--batch_size=4", "--eval_iters=2"],
+    "--peak_flops=1e11",
+]
 
 
 def script(name, *args) -> subprocess.CompletedProcess:

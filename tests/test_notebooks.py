@@ -44,9 +44,9 @@ def test_notebook_runs_and_is_stored_with_outputs(path, tmp_path, monkeypatch, s
 
 
 def offline(tmp_path, monkeypatch, shakespeare_path):
-    """tiny Shakespeare already "downloaded", one CPU device with XLA's usual optimisation (as on a
-    learner's laptop: the notebooks train for hundreds of steps, which run faster than the time -O0
-    saves in compiling, the suite's own flags)."""
+    """tiny Shakespeare already "downloaded", one CPU device with XLA's usual optimisation, as on a
+    learner's laptop (the suite's -O0 compiles faster, but the notebooks' hundreds of training steps
+    then run slower than that saves)."""
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     shutil.copy(shakespeare_path, cache / "tinyshakespeare.txt")

@@ -39,7 +39,8 @@ def init_train_state(
     init_key, dropout_key = jax.random.split(jax.random.key(seed))
     if dropout_rng != "threefry2x32":
         dropout_key = jax.random.key(seed, impl=dropout_rng)
-    # jitted: one compiled program each (cached on disk), not one small compilation per operation
+    # jitted: one compiled program each (kept in the compilation cache when it is on), not one
+    # small compilation per operation
     if params is None:
         params = jax.jit(model.init)(init_key, *example_inputs)["params"]
     return TrainState(
