@@ -1,5 +1,6 @@
 """Small helpers shared by the tests: float64 copies and one tolerance rule."""
 
+import functools
 import math
 import pathlib
 
@@ -38,6 +39,7 @@ def random_mask(rng, shape, keep=0.7):
     return mask
 
 
+@functools.partial(jax.jit, static_argnames=("seed", "scale"))  # one compiled program, not one per shape
 def randomise(params, seed=1, scale=0.3):
     """Replace every parameter (LayerNorm ones and zeros included) by random values, so each is tested."""
     leaves, tree = jax.tree.flatten(params)

@@ -133,7 +133,7 @@ def test_per_device_stacked_batches_feed_a_shard_map_step():
     mesh = data_mesh()
     model = GPT(GPTConfig(vocab_size=11, block_size=6, n_layer=1, n_head=2, n_embd=8))
     x, y = BatchSampler(np.arange(200) % 11, block_size=6, seed=0).sample(4)
-    params = model.init(jax.random.key(0), x)["params"]
+    params = jax.jit(model.init)(jax.random.key(0), x)["params"]
 
     def device_loss(params, x_1xBdxT, y_1xBdxT):  # runs once per device on its own slice
         logits = model.apply({"params": params}, x_1xBdxT[0])

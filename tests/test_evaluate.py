@@ -24,12 +24,12 @@ def test_windows_score_every_target_once_with_its_own_input(length):
 def test_whole_split_loss_is_the_mean_over_every_target():
     config = GPTConfig(vocab_size=11, block_size=T, n_layer=1, n_head=1, n_embd=8)
     model = GPT(config)
-    params = model.init(jax.random.key(0), jnp.zeros((1, T), jnp.int32))["params"]
+    params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, T), jnp.int32))["params"]
     tokens = np.random.default_rng(0).integers(0, 11, size=23)
     # by hand: windows 0-5, 5-10, 10-15, 15-20, then the last window 17-22 scores targets 21 and 22 only
     losses = []
     for start, first_new in [(0, 0), (5, 0), (10, 0), (15, 0), (17, 3)]:
-        logits_TxV = model.apply({"params": params}, tokens[None, start : start + T])[0]
+        logits_TxV = jax.jit(model.apply)({"params": params}, tokens[None, start : start + T])[0]
         per_token_T = optax.softmax_cross_entropy_with_integer_labels(logits_TxV, tokens[start + 1 : start + T + 1])
         losses.extend(np.asarray(per_token_T)[first_new:])
     assert len(losses) == 22
@@ -42,7 +42,7 @@ def test_split_over_the_devices_the_loss_is_the_same():
 
     config = GPTConfig(vocab_size=11, block_size=T, n_layer=1, n_head=1, n_embd=8)
     model = GPT(config)
-    params = model.init(jax.random.key(0), jnp.zeros((1, T), jnp.int32))["params"]
+    params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, T), jnp.int32))["params"]
     tokens = np.random.default_rng(1).integers(0, 11, size=60)
     mesh = data_mesh()
     assert mesh.size == 2  # the suite's two simulated devices

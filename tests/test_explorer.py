@@ -21,7 +21,7 @@ CONFIG = GPTConfig(vocab_size=len(set(TEXT)), block_size=32, n_layer=2, n_head=3
 def explored():
     tokenizer = CharTokenizer.from_text(TEXT)
     model = GPT(CONFIG)
-    params = model.init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
+    params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
     return model, params, tokenizer
 
 
@@ -34,7 +34,7 @@ def test_the_data_are_the_models_weights_and_predictions(explored):
     assert weights.shape == (2, 3, T, T)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-3)  # each query's weights, a distribution
     assert np.all(np.triu(weights, k=1) == 0)  # causal: nothing on later tokens
-    logits_TxV = model.apply({"params": params}, jnp.asarray(tokenizer.encode(TEXT))[None])[0]
+    logits_TxV = jax.jit(model.apply)({"params": params}, jnp.asarray(tokenizer.encode(TEXT))[None])[0]
     best = np.argmax(np.asarray(logits_TxV), axis=-1)
     assert [prediction[0][0] for prediction in data["predictions"]] == [tokenizer.decode([int(v)]) for v in best]
 

@@ -32,8 +32,9 @@ def model_and_params(request):
 def test_cached_logits_equal_full_recomputation_at_every_step(model_and_params):
     model, params = model_and_params
     tokens = np.asarray(jax.random.randint(jax.random.key(1), (2, 12), 0, 29))
-    logits, variables = model.apply({"params": params}, tokens[:, :4], decode=True, mutable=["cache"])
-    full = model.apply({"params": params}, tokens)
+    prefill = jax.jit(lambda prompt: model.apply({"params": params}, prompt, decode=True, mutable=["cache"]))
+    logits, variables = prefill(tokens[:, :4])
+    full = jax.jit(model.apply)({"params": params}, tokens)
     assert_close(logits, full[:, :4], tol=1e-5)
     step = jax.jit(
         lambda cache, token: model.apply({"params": params, "cache": cache}, token, decode=True, mutable=["cache"])
@@ -78,7 +79,7 @@ def test_sampling_with_a_seed_is_repeatable_and_cache_independent(model_and_para
 
 def test_a_prompt_longer_than_block_size_is_cropped():
     model = GPT(CONFIGS["learned"])
-    params = model.init(jax.random.key(0), PROMPT)["params"]
+    params = jax.jit(model.init)(jax.random.key(0), PROMPT)["params"]
     long_prompt = jnp.tile(PROMPT, (1, 3))  # 15 tokens
     out = generate(model, params, long_prompt, 4, rng=jax.random.key(0), temperature=0.0)
     np.testing.assert_array_equal(out, naive_greedy(model, params, long_prompt, 4))
@@ -86,7 +87,7 @@ def test_a_prompt_longer_than_block_size_is_cropped():
 
 def test_zero_new_tokens_returns_the_prompt():
     model = GPT(CONFIGS["learned"])
-    params = model.init(jax.random.key(0), PROMPT)["params"]
+    params = jax.jit(model.init)(jax.random.key(0), PROMPT)["params"]
     np.testing.assert_array_equal(generate(model, params, PROMPT, 0, rng=jax.random.key(0)), PROMPT)
 
 

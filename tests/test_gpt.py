@@ -50,7 +50,7 @@ def test_changing_future_tokens_leaves_past_logits_unchanged(model_and_params, i
 def test_fast_attention_path_equals_manual(model_and_params, idx_BxT):
     model, params, forward = model_and_params
     fast = GPT(GPTConfig(**{**model.config.__dict__, "attention_impl": "xla"}))
-    assert_close(fast.apply({"params": params}, idx_BxT), forward(params, idx_BxT), tol=1e-4)
+    assert_close(jax.jit(fast.apply)({"params": params}, idx_BxT), forward(params, idx_BxT), tol=1e-4)
 
 
 def test_gradients_reach_every_parameter(model_and_params, idx_BxT):
@@ -65,7 +65,7 @@ def test_gradients_reach_every_parameter(model_and_params, idx_BxT):
 
 
 def test_parameter_names_are_gpt2_checkpoint_keys(idx_BxT):
-    params = GPT(CONFIGS["learned"]).init(jax.random.key(0), idx_BxT)["params"]
+    params = jax.eval_shape(GPT(CONFIGS["learned"]).init, jax.random.key(0), idx_BxT)["params"]  # names and shapes
     paths = {
         jax.tree_util.keystr(path, simple=True, separator=".")
         for path, _ in jax.tree_util.tree_leaves_with_path(params)
@@ -92,7 +92,7 @@ def test_parameter_names_are_gpt2_checkpoint_keys(idx_BxT):
 
 def test_gpt2_style_initialisation():
     config = GPTConfig(vocab_size=512, block_size=64, n_layer=8, n_head=4, n_embd=256)
-    params = GPT(config).init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
+    params = jax.jit(GPT(config).init)(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
     block = params["h_3"]
     assert np.std(params["wte"]["embedding"]) == pytest.approx(0.02, rel=0.02)
     assert np.std(block["attn"]["c_attn"]["kernel"]) == pytest.approx(0.02, rel=0.02)
@@ -105,10 +105,11 @@ def test_gpt2_style_initialisation():
 
 def test_dropout_acts_only_in_training(idx_BxT):
     model = GPT(GPTConfig(**{**ODD, "dropout": 0.2}))
-    variables = model.init(jax.random.key(0), idx_BxT)
-    train = lambda seed: model.apply(variables, idx_BxT, deterministic=False, rngs={"dropout": jax.random.key(seed)})
+    variables = jax.jit(model.init)(jax.random.key(0), idx_BxT)
+    apply = jax.jit(model.apply, static_argnames="deterministic")
+    train = lambda seed: apply(variables, idx_BxT, deterministic=False, rngs={"dropout": jax.random.key(seed)})
     assert not np.allclose(train(0), train(1), atol=1e-4)
-    assert_close(model.apply(variables, idx_BxT), GPT(GPTConfig(**ODD)).apply(variables, idx_BxT))
+    assert_close(apply(variables, idx_BxT), jax.jit(GPT(GPTConfig(**ODD)).apply)(variables, idx_BxT))
 
 
 def test_input_longer_than_block_size_is_a_clear_error():
@@ -120,7 +121,7 @@ def test_input_longer_than_block_size_is_a_clear_error():
 def test_gpt_nano_preset_runs_under_jit():
     model = GPT(GPTConfig.from_preset("gpt-nano"))
     idx = jnp.array([[15496, 11, 995]])  # "Hello, world" in GPT-2's BPE
-    variables = model.init(jax.random.key(0), idx)
+    variables = jax.jit(model.init)(jax.random.key(0), idx)
     logits = jax.jit(model.apply)(variables, idx)
     assert logits.shape == (1, 3, 50257) and bool(jnp.all(jnp.isfinite(logits)))
     assert count_params(variables) == 50257 * 48 + 1024 * 48 + 3 * (12 * 48**2 + 13 * 48) + 2 * 48
@@ -129,8 +130,9 @@ def test_gpt_nano_preset_runs_under_jit():
 def test_remat_recomputes_blocks_and_gives_the_same_gradients(idx_BxT):
     plain = GPT(CONFIGS["learned"])
     remat = GPT(GPTConfig(**ODD, remat=True))
-    params = randomise(plain.init(jax.random.key(1), idx_BxT)["params"], scale=0.2)
-    assert jax.tree.structure(remat.init(jax.random.key(1), idx_BxT)["params"]) == jax.tree.structure(params)
+    params = randomise(jax.jit(plain.init)(jax.random.key(1), idx_BxT)["params"], scale=0.2)
+    remat_shapes = jax.eval_shape(remat.init, jax.random.key(1), idx_BxT)["params"]
+    assert jax.tree.structure(remat_shapes) == jax.tree.structure(params)
 
     def loss(model):
         return lambda p: jnp.mean(model.apply({"params": p}, idx_BxT) ** 2)

@@ -88,8 +88,8 @@ def gpt_equals_reference(position):
     config = GPTConfig(vocab_size=23, block_size=9, n_layer=1, n_head=3, n_embd=12, position=position)
     idx_BxT = jax.random.randint(jax.random.key(0), (2, 9), 0, 23)
     model = GPT(config)
-    params = randomise(model.init(jax.random.key(1), idx_BxT)["params"], scale=0.2)
-    logits_BxTxV = model.apply({"params": params}, idx_BxT)
+    params = randomise(jax.jit(model.init)(jax.random.key(1), idx_BxT)["params"], scale=0.2)
+    logits_BxTxV = jax.jit(model.apply)({"params": params}, idx_BxT)
     assert_close(logits_BxTxV, reference.gpt(np.asarray(idx_BxT), f64(params), config), tol=1e-4)
     return params
 

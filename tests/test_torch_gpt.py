@@ -26,8 +26,8 @@ def test_logits_equal_jaxgpt_with_its_params_copied_in(bias):
     config = dataclasses.replace(MODEL, bias=bias)
     model = GPT(config)
     # every tensor random (LayerNorm gains and biases too), so each one's copy is tested
-    params = randomise(model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"])
-    ours_BxTxV = np.asarray(model.apply({"params": params}, TOKENS_BxT))
+    params = randomise(jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"])
+    ours_BxTxV = np.asarray(jax.jit(model.apply)({"params": params}, TOKENS_BxT))
     peer = copy_jaxgpt_params(torch_gpt(config), params).eval()
     with torch.no_grad():
         theirs_BxTxV, _ = peer(torch.from_numpy(TOKENS_BxT))
@@ -44,7 +44,7 @@ def test_the_forward_with_targets_returns_the_mean_cross_entropy():
 
 
 def test_a_mismatched_config_names_the_tensor():
-    params = GPT(MODEL).init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"]
+    params = jax.jit(GPT(MODEL).init)(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"]
     with pytest.raises(InputError, match=r"'transformer.h.0.attn.c_attn.bias' has no place"):
         copy_jaxgpt_params(torch_gpt(dataclasses.replace(MODEL, bias=False)), params)
     with pytest.raises(InputError, match=r"'transformer.wte.weight' is \(37, 24\) in jaxgpt but \(40, 24\)"):

@@ -234,11 +234,11 @@ def test_label_smoothing_in_the_language_model_loss(data):
     config = TrainConfig(label_smoothing=0.1)
     model = GPT(dataclasses.replace(TINY, dropout=0.0))
     x, y = BatchSampler(data.train, 32, seed=0).sample(2)
-    params = model.init(jax.random.key(0), x)["params"]
-    log_probs = np.asarray(jax.nn.log_softmax(model.apply({"params": params}, x)), np.float64)
+    params = jax.jit(model.init)(jax.random.key(0), x)["params"]
+    log_probs = np.asarray(jax.nn.log_softmax(jax.jit(model.apply)({"params": params}, x)), np.float64)
     true_token = -np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
     # (1 - eps) on the true token and eps / V on every token
     expected = np.mean(0.9 * true_token + 0.1 * -log_probs.mean(axis=-1))
-    np.testing.assert_allclose(float(language_model_loss(model, config)(params, (x, y))), expected, rtol=1e-5)
-    plain = float(language_model_loss(model, TrainConfig())(params, (x, y)))
+    np.testing.assert_allclose(float(jax.jit(language_model_loss(model, config))(params, (x, y))), expected, rtol=1e-5)
+    plain = float(jax.jit(language_model_loss(model, TrainConfig()))(params, (x, y)))
     np.testing.assert_allclose(plain, true_token.mean(), rtol=1e-5)

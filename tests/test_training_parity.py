@@ -154,9 +154,9 @@ def test_every_step_loss_and_the_final_weights_equal_the_pytorch_twin(tokens, ac
 
 def test_the_first_gradient_equals_the_twins_tensor_by_tensor(tokens):
     model = GPT(MODEL)
-    params = model.init(jax.random.key(RECIPE.seed), np.zeros((1, 1), np.int32))["params"]
+    params = jax.jit(model.init)(jax.random.key(RECIPE.seed), np.zeros((1, 1), np.int32))["params"]
     x_AxBxT, y_AxBxT = batches(tokens, RECIPE)[0]
-    grads = jax.grad(language_model_loss(model, RECIPE))(params, (x_AxBxT[0], y_AxBxT[0]))
+    grads = jax.jit(jax.grad(language_model_loss(model, RECIPE)))(params, (x_AxBxT[0], y_AxBxT[0]))
     twin = torch_twin(params)
     twin_loss(twin, x_AxBxT[0], y_AxBxT[0]).backward()
     expected = to_hf_state_dict(grads, MODEL)

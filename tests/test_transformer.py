@@ -45,10 +45,11 @@ def test_transformer_equals_reference(model_and_params):
 
 def test_encode_then_decode_equals_call(model_and_params):
     model, params, forward = model_and_params
-    memory = model.apply({"params": params}, SRC, method=Transformer.encode)
+    apply = jax.jit(model.apply, static_argnames="method")
+    memory = apply({"params": params}, SRC, method=Transformer.encode)
     assert memory.shape == (2, 8, 15)
     assert_close(memory, reference.transformer_encode(np.asarray(SRC), f64(params), model.config), tol=1e-4)
-    logits = model.apply({"params": params}, TGT, memory, SRC, method=Transformer.decode)
+    logits = apply({"params": params}, TGT, memory, SRC, method=Transformer.decode)
     assert_close(logits, forward(params, SRC, TGT))
 
 
@@ -61,7 +62,7 @@ def test_padded_source_tokens_do_not_change_the_output(model_and_params):
 
 def test_cross_attention_gives_padded_source_positions_zero_weight(model_and_params):
     model, params, _ = model_and_params
-    _, state = model.apply({"params": params}, SRC, TGT, mutable=["intermediates"])
+    _, state = jax.jit(lambda p: model.apply({"params": p}, SRC, TGT, mutable=["intermediates"]))(params)
     cross_weights = state["intermediates"]["decoder_1"]["crossattention"]["attention_weights"][0]
     assert cross_weights.shape == (2, 3, 6, 8)
     assert np.all(np.asarray(cross_weights)[0, :, :, 5:] == 0.0)
@@ -80,8 +81,8 @@ def test_decoder_is_causal(model_and_params):
 
 
 def test_parameter_layout_follows_the_config():
-    shared = Transformer(CONFIGS["shared"]).init(jax.random.key(0), SRC, TGT)["params"]
-    separate = Transformer(CONFIGS["pre-ln-untied"]).init(jax.random.key(0), SRC, TGT)["params"]
+    shared = jax.eval_shape(Transformer(CONFIGS["shared"]).init, jax.random.key(0), SRC, TGT)["params"]
+    separate = jax.eval_shape(Transformer(CONFIGS["pre-ln-untied"]).init, jax.random.key(0), SRC, TGT)["params"]
     assert "tgt_embed" not in shared and "lm_head" not in shared and "encoder_ln" not in shared
     assert {"tgt_embed", "lm_head", "encoder_ln", "decoder_ln"} <= set(separate)
     assert set(separate["decoder_0"]) == {"ln_1", "attn", "ln_cross_attn", "crossattention", "ln_2", "mlp"}
@@ -89,7 +90,7 @@ def test_parameter_layout_follows_the_config():
 
 def test_gradients_flow_with_dropout_under_jit():
     model = Transformer(TransformerConfig(**{**SMALL, "dropout": 0.1, "n_encoder_layer": 1, "n_decoder_layer": 1}))
-    params = model.init(jax.random.key(0), SRC, TGT)["params"]
+    params = jax.jit(model.init)(jax.random.key(0), SRC, TGT)["params"]
 
     def loss(p):
         logits = model.apply({"params": p}, SRC, TGT, deterministic=False, rngs={"dropout": jax.random.key(1)})

@@ -24,7 +24,9 @@ TOP_K = 5
 def explorer_data(model, params, tokenizer, text: str) -> dict:
     """The page's data: tokens, attention weights [L][H][T][T] and the top-5 next tokens at each position."""
     ids_T = np.asarray(tokenizer.encode(text), np.int32)[-model.config.block_size :]
-    logits_1xTxV, state = model.apply({"params": params}, ids_T[None], mutable=["intermediates"])
+    # one compiled forward pass (run op by op, it compiled each operation on its own)
+    forward = jax.jit(lambda params, ids_1xT: model.apply({"params": params}, ids_1xT, mutable=["intermediates"]))
+    logits_1xTxV, state = forward(params, ids_T[None])
     layers = state["intermediates"]
     n_layer = model.config.n_layer
     weights_LxHxTxT = np.stack(
