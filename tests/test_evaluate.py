@@ -27,9 +27,10 @@ def test_whole_split_loss_is_the_mean_over_every_target():
     params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, T), jnp.int32))["params"]
     tokens = np.random.default_rng(0).integers(0, 11, size=23)
     # by hand: windows 0-5, 5-10, 10-15, 15-20, then the last window 17-22 scores targets 21 and 22 only
+    forward = jax.jit(model.apply)
     losses = []
     for start, first_new in [(0, 0), (5, 0), (10, 0), (15, 0), (17, 3)]:
-        logits_TxV = jax.jit(model.apply)({"params": params}, tokens[None, start : start + T])[0]
+        logits_TxV = forward({"params": params}, tokens[None, start : start + T])[0]
         per_token_T = optax.softmax_cross_entropy_with_integer_labels(logits_TxV, tokens[start + 1 : start + T + 1])
         losses.extend(np.asarray(per_token_T)[first_new:])
     assert len(losses) == 22
