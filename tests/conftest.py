@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-# two workers and their child processes share this machine's cores: numpy's OpenBLAS and PyTorch's
+# the workers and their child processes share this machine's cores: numpy's OpenBLAS and PyTorch's
 # OpenMP threads wait for work by spinning, which burns the CPU time another test needs (set before
 # anything imports numpy or torch; child processes inherit it)
 for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -74,12 +74,36 @@ def trained_run(tmp_path_factory, shakespeare_path):
     return out_dir, result
 
 
-# the slowest tests start first: two workers then finish together instead of one waiting on the other
-SLOWEST_FIRST = ("test_notebooks.py", "test_faults.py", "test_multiprocess.py", "test_parallel.py")
-# A module whose fixtures train a model once for all its tests marks itself
-# `pytestmark = pytest.mark.xdist_group(name)`: with --dist loadgroup (pyproject.toml) its tests then
-# share one worker, and the other worker does not train the same model again.
+# The work is shared out by xdist_group (--dist loadgroup, pyproject.toml): a module whose fixtures
+# train a model once for all its tests marks itself `pytestmark = pytest.mark.xdist_group(name)`, and
+# every other module is one group of its own, so a worker that traces and compiles a module's models
+# runs all of that module's tests. Only the notebooks, each in its own kernel, are spread one by one.
+SPREAD = ("test_notebooks.py",)
+# The groups start slowest first (pyproject.toml turns off xdist's own order, by number of tests), so
+# the workers finish together instead of one waiting on the last long group of another.
+SLOWEST_FIRST = (
+    "test_notebooks.py",
+    "test_faults.py",
+    "test_multiprocess.py",
+    "test_bad_input.py",  # the trained_run group
+    "test_train.py",
+    "test_readme.py",
+    "test_parallel.py",
+    "test_seq2seq.py",
+    "test_generate.py",
+    "test_transformer.py",
+    "test_gpt.py",
+)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.fspath.basename not in SLOWEST_FIRST)
+    for item in items:
+        if item.fspath.basename not in SPREAD and not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.fspath.purebasename))
+
+    def slowness(item):
+        name = item.fspath.basename
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=slowness)

@@ -27,10 +27,10 @@ NEEDS_INTERNET = "# needs internet"  # how an example that downloads begins; the
 def test_readme_starts_with_the_two_commands():
     first_block = README.read_text().split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
     assert first_block[0].startswith("pip install -e . && python scripts/train.py")
-    assert first_block[1].startswith('pip install -e ".[test]" && python -m pytest -q -n 2')
+    assert first_block[1].startswith('pip install -e ".[test]" && python -m pytest -q -n 3')
     ci_script = (ROOT / ".ci" / "run").read_text()
     # .ci/run runs the README's second command as written, after checking it is this one
-    assert """expected='pip install -e ".[test]" && python -m pytest -q -n 2'""" in ci_script
+    assert """expected='pip install -e ".[test]" && python -m pytest -q -n 3'""" in ci_script
     assert 'bash -c "$test_command"' in ci_script
 
 
