@@ -8,12 +8,15 @@ from jaxgpt.model.attention import MultiHeadAttention
 from jaxgpt.model.block import TransformerBlock
 from jaxgpt.model.feedforward import FeedForward
 from jaxgpt.model.layernorm import LayerNorm
+from jaxgpt.study import exercises
 from jaxgpt.study.exercises import (
+    check_attention,
     check_attention_module,
     check_block_module,
     check_feed_forward_module,
     check_layer_norm_module,
 )
+from jaxgpt.study.exercises.checking import run_check
 
 
 def block_class(norm_first: bool):
@@ -51,10 +54,56 @@ class UnnamedLayerNorm(nn.Module):  # right numbers, but parameters GPT-2 does n
         return (x - x.mean(-1, keepdims=True)) / jnp.sqrt(x.var(-1, keepdims=True) + self.epsilon) * weight + shift
 
 
-def test_parameters_that_cannot_be_matched_are_a_clear_verdict():
+def test_parameters_that_cannot_be_matched_are_a_clear_verdict_named_after_the_module_check(capsys):
     result = check_layer_norm_module(UnnamedLayerNorm)
-    assert not result and "your parameter `shift` [8] is none of GPT-2's of that shape (`bias`, `scale`)" in (
+    assert not result and result.diagnosis.startswith("your module's parameters do not fit: your parameter `shift` [8]")
+    assert "is none of GPT-2's of that shape (`bias`, `scale`)" in result.diagnosis
+    # the verdict names the check that was called, and its hint a help() that exists
+    assert capsys.readouterr().out.startswith("FAIL check_layer_norm_module, case ")
+    assert result.hint == "the arguments, shapes and names expected are in help(check_layer_norm_module)"
+    assert "check_layer_norm_module" in dir(exercises)
+
+
+def test_a_gpt_without_its_final_layer_norm_is_told_which_parameter_is_missing():
+    from jaxgpt.model.gpt import GPT
+    from jaxgpt.study.exercises import check_gpt_module
+
+    class NoFinalNorm(GPT):  # GPT-2 without ln_f: logits straight from the last block
+        @nn.compact
+        def __call__(self, idx_BxT):
+            c = self.config
+            wte = nn.Embed(c.vocab_size, c.n_embd, name="wte")
+            x_BxTxC = wte(idx_BxT) + nn.Embed(c.block_size, c.n_embd, name="wpe")(jnp.arange(idx_BxT.shape[1]))
+            for i in range(c.n_layer):
+                x_BxTxC = TransformerBlock(n_head=c.n_head, d_ff=4 * c.n_embd, causal=True, name=f"h_{i}")(x_BxTxC)
+            return wte.attend(x_BxTxC)
+
+    result = check_gpt_module(NoFinalNorm, verbose=False)
+    assert not result and result.name == "check_gpt_module"
+    assert (
         result.diagnosis
+        == "your module's parameters do not fit: your module has no parameter for GPT-2's `ln_f/bias` [16]."
+    )
+    assert result.hint.endswith("help(check_gpt_module)")
+
+
+def test_a_checker_that_fails_itself_says_so_and_blames_no_learner():
+    def broken_reference(x):
+        raise IndexError("index 3 is out of bounds")
+
+    result = run_check("check_something", lambda x: x, broken_reference, [("one case", (1.0,), {})], [], verbose=False)
+    assert not result
+    assert result.diagnosis == "the checker itself raised IndexError: index 3 is out of bounds (your code did not run)."
+    assert "bug in jaxgpt's checker" in result.hint
+
+
+def test_your_code_raising_is_called_yours():
+    def learners_attention(q, k, v, mask=None):
+        return q @ k  # k not transposed: the shapes do not fit
+
+    result = check_attention(learners_attention, verbose=False)
+    assert result.diagnosis.startswith("your code raised ValueError: ") and result.hint.endswith(
+        "help(check_attention)"
     )
 
 
@@ -98,3 +147,19 @@ def test_the_whole_module_checks_pass_jaxgpts_modules_and_catch_a_wrong_one(caps
     assert check_gpt_module(GPT)
     assert not check_post_ln_block_module(block_class(norm_first=True))  # GPT-2's pre-LN is not the 2017 block
     assert "the values differ" in capsys.readouterr().out
+
+
+def test_unnamed_slips_get_hints_to_the_checkers_help_not_to_the_reference_file():
+    def doubled_values(q, k, v, mask=None):  # no classic mistake matches this one
+        scores = q @ k.swapaxes(-1, -2) / q.shape[-1] ** 0.5
+        weights = jnp.exp(scores - scores.max(-1, keepdims=True))
+        return 2 * (weights / weights.sum(-1, keepdims=True)) @ v
+
+    def transposed(q, k, v, mask=None):
+        return doubled_values(q, k, v).swapaxes(-1, -2)
+
+    differ, shape = check_attention(doubled_values, verbose=False), check_attention(transposed, verbose=False)
+    assert differ.diagnosis.startswith("the values differ: largest difference ")
+    assert shape.diagnosis.startswith("output shape ")
+    for result in (differ, shape):
+        assert "help(check_attention)" in result.hint and "reference" not in result.hint

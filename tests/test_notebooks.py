@@ -36,11 +36,21 @@ def test_notebook_runs_and_is_stored_with_outputs(path, tmp_path, monkeypatch, s
     assert all(
         output.output_type != "error" for cell in fresh.cells if cell.cell_type == "code" for output in cell.outputs
     )
+    # a cell ending in a check shows the verdict it printed, not the CheckResult object after it
+    for notebook in (stored, fresh):
+        shown = [
+            output.get("data", {}).get("text/plain", "") for cell in code_cells(notebook) for output in cell.outputs
+        ]
+        assert not any(text.startswith("CheckResult(") for text in shown)
     # the exercises ship as stubs: each one's check says so, and the notebook ran on past it
     for cell in fresh.cells:
         if STUB in cell.source:
             printed = "".join(output.get("text", "") for output in cell.outputs)
             assert "not written yet: fill in `" in printed and "PASS" not in printed, printed
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
 def offline(tmp_path, monkeypatch, shakespeare_path):

@@ -79,7 +79,9 @@ def check_attention(attention, verbose=True) -> CheckResult:
     """`attention(q [..., T, D], k [..., S, D], v [..., S, D], mask=None) -> out [..., T, D]` (or
     (out, weights)): softmax(q k^T / sqrt(D)) v, where `mask` (bool, broadcastable to [..., T, S])
     is True where a query may attend to a key."""
-    return run_check("attention", attention, ref.attention, _attention_cases(), ATTENTION_MISTAKES, verbose=verbose)
+    return run_check(
+        "check_attention", attention, ref.attention, _attention_cases(), ATTENTION_MISTAKES, verbose=verbose
+    )
 
 
 # ---- the causal mask -------------------------------------------------------------------------
@@ -106,7 +108,7 @@ CAUSAL_MISTAKES = [
 def check_causal_mask(causal_mask, verbose=True) -> CheckResult:
     """`causal_mask(T) -> [T, T]` bool, True where query t may attend to key s (s <= t)."""
     cases = [(f"T = {T}", (T,), {}) for T in (1, 4, 7)]
-    return run_check("causal_mask", causal_mask, lambda T: ref.causal_mask(T), cases, CAUSAL_MISTAKES, 0, verbose)
+    return run_check("check_causal_mask", causal_mask, lambda T: ref.causal_mask(T), cases, CAUSAL_MISTAKES, 0, verbose)
 
 
 # ---- multi-head attention --------------------------------------------------------------------
@@ -161,7 +163,7 @@ MHA_MISTAKES = [
 ]
 
 
-def check_multi_head_attention(multi_head_attention, verbose=True) -> CheckResult:
+def check_multi_head_attention(multi_head_attention, verbose=True, name="check_multi_head_attention") -> CheckResult:
     """`multi_head_attention(x [B, T, C], params, n_head, mask=None, causal=False) -> [B, T, C]`
     (or (out, weights)), GPT-2's layout: params["c_attn"] (kernel [C, 3C], bias [3C]) gives q, k, v;
     split into n_head heads; attention; merge; params["c_proj"] (kernel [C, C], bias [C])."""
@@ -177,4 +179,4 @@ def check_multi_head_attention(multi_head_attention, verbose=True) -> CheckResul
     correct = lambda x, params, n_head, mask=None, causal=False: ref.multi_head_attention(  # noqa: E731
         x, params, n_head, mask=mask, causal=causal
     )
-    return run_check("multi_head_attention", multi_head_attention, correct, cases, MHA_MISTAKES, verbose=verbose)
+    return run_check(name, multi_head_attention, correct, cases, MHA_MISTAKES, verbose=verbose)

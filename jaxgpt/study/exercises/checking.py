@@ -11,7 +11,7 @@ import numpy as np
 
 @dataclasses.dataclass
 class CheckResult:
-    name: str
+    name: str  # the checker's own name, as you called it: check_attention, check_block_module, ...
     passed: bool
     cases: list[str]  # the cases run (all of them when passed; up to the failing one otherwise)
     diagnosis: str = ""  # what went wrong, when it did
@@ -19,6 +19,9 @@ class CheckResult:
 
     def __bool__(self) -> bool:
         return self.passed
+
+    def _ipython_display_(self) -> None:
+        """A notebook cell ending in a check shows the verdict the check printed, not this object again."""
 
     @property
     def not_written(self) -> bool:
@@ -53,13 +56,29 @@ NOT_WRITTEN = "not written yet"
 FLOAT32_TOLERANCE = 1e-4
 
 
+class ParameterMismatch(ValueError):
+    """Your module's parameters cannot be matched with the reference's (raised while a module
+    check prepares your module, not by your code)."""
+
+
 def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True) -> CheckResult:
     """Run `yours` and `correct` on each (case name, args, kwargs); stop at the first difference.
-    `yours` gets its own copy of the inputs, so changing them in place cannot spoil later cases."""
+    `name` is the public checker's (`check_attention`): the verdict and its hints say it. `yours`
+    gets its own copy of the inputs, so changing them in place cannot spoil later cases."""
     done = []
     for case, args, kwargs in cases:
         done.append(case)
-        expected = np.asarray(first_output(correct(*args, **kwargs)))
+        try:
+            expected = np.asarray(first_output(correct(*args, **kwargs)))
+        except Exception as error:  # noqa: BLE001 - the checker's own side failed: not the learner's fault
+            result = CheckResult(
+                name,
+                False,
+                done,
+                f"the checker itself raised {type(error).__name__}: {error} (your code did not run).",
+                "this is a bug in jaxgpt's checker, not in your code: please report it with this line",
+            )
+            break
         try:
             raw = np.asarray(first_output(yours(*copy.deepcopy(args), **copy.deepcopy(kwargs))))
         except NotImplementedError:  # the stub as shipped: say so, and let the notebook run on
@@ -68,9 +87,12 @@ def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True) -> 
                 name, False, [], f"{NOT_WRITTEN}: fill in `{function}` above, then run this cell again"
             )
             break
+        except ParameterMismatch as error:
+            result = CheckResult(name, False, done, f"your module's parameters do not fit: {error}.", _help_hint(name))
+            break
         except Exception as error:  # the learner's code: report any failure as a verdict
             result = CheckResult(
-                name, False, done, f"your function raised {type(error).__name__}: {error}.", _signature_hint(name)
+                name, False, done, f"your code raised {type(error).__name__}: {error}.", _help_hint(name)
             )
             break
         # a float32 answer (jax.numpy without x64) is judged at float32's precision, not float64's
@@ -92,7 +114,7 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             False,
             done,
             f"output shape {list(got.shape)}, expected {list(expected.shape)}.",
-            "print the shape after every step; compare with the shape in each variable name of jaxgpt.model.reference",
+            f"print the shape after every step and compare each with the shapes in help({name})",
         )
     if not np.all(np.isfinite(got)):
         return CheckResult(
@@ -126,12 +148,16 @@ def _compare(name, done, got, expected, args, kwargs, mistakes, tol):
             "jax.config.update('jax_enable_x64', True))",
         )
     return CheckResult(
-        name, False, done, f"the values differ: {what}", "compare step by step with jaxgpt.model.reference"
+        name,
+        False,
+        done,
+        f"the values differ: {what}",
+        f"work one small case by hand from the formula in help({name}), printing each intermediate",
     )
 
 
-def _signature_hint(name):
-    return f"the expected signature is in the docstring of jaxgpt.study.exercises.check_{name}"
+def _help_hint(name):
+    return f"the arguments, shapes and names expected are in help({name})"
 
 
 def dense_params(rng, n_in, n_out):

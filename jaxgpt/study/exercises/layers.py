@@ -50,7 +50,7 @@ LAYER_NORM_MISTAKES = [
 ]
 
 
-def check_layer_norm(layer_norm, verbose=True) -> CheckResult:
+def check_layer_norm(layer_norm, verbose=True, name="check_layer_norm") -> CheckResult:
     """`layer_norm(x [..., C], params, epsilon=1e-5) -> [..., C]`: normalise each position over its
     C channels to mean 0, variance 1, then `* params["scale"] + params["bias"]` (both [C])."""
     rng = random_generator(3)
@@ -59,7 +59,7 @@ def check_layer_norm(layer_norm, verbose=True) -> CheckResult:
         ("[B, T, C]", (3 + 2 * rng.standard_normal((2, 5, 8)), params), {}),
         ("[T, C], tiny variance", (1e-2 * rng.standard_normal((4, 8)), params), {}),
     ]
-    return run_check("layer_norm", layer_norm, ref.layer_norm, cases, LAYER_NORM_MISTAKES, verbose=verbose)
+    return run_check(name, layer_norm, ref.layer_norm, cases, LAYER_NORM_MISTAKES, verbose=verbose)
 
 
 # ---- sinusoidal positional encoding ----------------------------------------------------------
@@ -111,7 +111,7 @@ def check_positional_encoding(positional_encoding, verbose=True) -> CheckResult:
         ("positions 5, 17, 300, C = 8", (np.array([5, 17, 300]), 8), {}),
     ]
     return run_check(
-        "positional_encoding",
+        "check_positional_encoding",
         positional_encoding,
         ref.sinusoidal_position_encoding,
         cases,
@@ -146,13 +146,13 @@ FEED_FORWARD_MISTAKES = [
 ]
 
 
-def check_feed_forward(feed_forward, verbose=True) -> CheckResult:
+def check_feed_forward(feed_forward, verbose=True, name="check_feed_forward") -> CheckResult:
     """`feed_forward(x [B, T, C], params, activation="gelu_tanh") -> [B, T, C]`: params["c_fc"]
     (kernel [C, F], bias [F]), the activation, params["c_proj"] (kernel [F, C], bias [C])."""
     rng = random_generator(4)
     params = _feed_forward_params(rng, 8, 32)
     cases = [("[B, T, C], F = 4C", (rng.standard_normal((2, 5, 8)), params), {})]
-    return run_check("feed_forward", feed_forward, ref.feed_forward, cases, FEED_FORWARD_MISTAKES, verbose=verbose)
+    return run_check(name, feed_forward, ref.feed_forward, cases, FEED_FORWARD_MISTAKES, verbose=verbose)
 
 
 # ---- the transformer block ---------------------------------------------------------------------
@@ -198,7 +198,7 @@ BLOCK_MISTAKES = [
 ]
 
 
-def check_transformer_block(transformer_block, verbose=True) -> CheckResult:
+def check_transformer_block(transformer_block, verbose=True, name="check_transformer_block") -> CheckResult:
     """`transformer_block(x [B, T, C], params, n_head) -> [B, T, C]`: GPT-2's pre-LN causal block,
     x + attn(ln_1(x)) then x + mlp(ln_2(x)), with params "ln_1", "attn" (as check_multi_head_attention),
     "ln_2" and "mlp" (as check_feed_forward)."""
@@ -206,4 +206,4 @@ def check_transformer_block(transformer_block, verbose=True) -> CheckResult:
     params = _block_params(rng, 12)
     cases = [("[B, T, C], 3 heads", (rng.standard_normal((2, 6, 12)), params, 3), {})]
     correct = lambda x, params, n_head: ref.transformer_block(x, params, n_head, causal=True)  # noqa: E731
-    return run_check("transformer_block", transformer_block, correct, cases, BLOCK_MISTAKES, verbose=verbose)
+    return run_check(name, transformer_block, correct, cases, BLOCK_MISTAKES, verbose=verbose)

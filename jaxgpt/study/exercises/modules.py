@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgpt.study.exercises.attention import check_multi_head_attention
-from jaxgpt.study.exercises.checking import CheckResult
+from jaxgpt.study.exercises.checking import CheckResult, ParameterMismatch
 from jaxgpt.study.exercises.layers import check_feed_forward, check_layer_norm, check_transformer_block
 
 
@@ -47,14 +47,14 @@ def map_params(yours, reference: dict):
         candidates = by_name or same_shape
         if len(candidates) != 1:
             others = ", ".join(f"`{other}`" for other in same_shape) or "none"
-            raise ValueError(
+            raise ParameterMismatch(
                 f"your parameter `{name}` {list(shape)} is none of GPT-2's of that shape ({others}) by name: "
                 "name your submodules and parameters as GPT-2 does"
             )
         placed[name] = unused.pop(candidates[0])
     if unused:
         name, value = next(iter(unused.items()))
-        raise ValueError(f"your module has no parameter for GPT-2's `{name}` {list(value.shape)}")
+        raise ParameterMismatch(f"your module has no parameter for GPT-2's `{name}` {list(value.shape)}")
     leaves = [jnp.asarray(placed[_path(path)], jnp.float32) for path, _ in jax.tree_util.tree_leaves_with_path(yours)]
     return jax.tree.unflatten(jax.tree.structure(yours), leaves)
 
@@ -76,6 +76,7 @@ def check_layer_norm_module(LayerNormClass, verbose=True) -> CheckResult:
     return check_layer_norm(
         _named(lambda x, params, epsilon=1e-5: _run(LayerNormClass(epsilon=epsilon), params, x), LayerNormClass),
         verbose,
+        name="check_layer_norm_module",
     )
 
 
@@ -86,7 +87,7 @@ def check_feed_forward_module(FeedForwardClass, verbose=True) -> CheckResult:
         d_ff = params["c_fc"]["kernel"].shape[1]
         return _run(FeedForwardClass(d_ff=d_ff, activation=activation), params, x)
 
-    return check_feed_forward(_named(feed_forward, FeedForwardClass), verbose)
+    return check_feed_forward(_named(feed_forward, FeedForwardClass), verbose, name="check_feed_forward_module")
 
 
 def check_attention_module(AttentionClass, verbose=True) -> CheckResult:
@@ -96,12 +97,16 @@ def check_attention_module(AttentionClass, verbose=True) -> CheckResult:
     def multi_head_attention(x, params, n_head, mask=None, causal=False):
         return _run(AttentionClass(n_head=n_head, causal=causal), params, x, mask=mask)
 
-    return check_multi_head_attention(_named(multi_head_attention, AttentionClass), verbose)
+    return check_multi_head_attention(
+        _named(multi_head_attention, AttentionClass), verbose, name="check_attention_module"
+    )
 
 
 def check_block_module(BlockClass, verbose=True) -> CheckResult:
     """`BlockClass(n_head=H)` on x [B, T, C]: GPT-2's causal pre-LN block, submodules `ln_1`, `attn`
     (as check_attention_module), `ln_2`, `mlp` (as check_feed_forward_module, d_ff = 4C)."""
     return check_transformer_block(
-        _named(lambda x, params, n_head: _run(BlockClass(n_head=n_head), params, x), BlockClass), verbose
+        _named(lambda x, params, n_head: _run(BlockClass(n_head=n_head), params, x), BlockClass),
+        verbose,
+        name="check_block_module",
     )

@@ -49,14 +49,14 @@ def check_sinusoidal_module(PositionalClass, verbose=True) -> CheckResult:
     """`PositionalClass(n_embd=C)` on positions [T] -> [T, C], no parameters (the 2017 paper's sinusoids)."""
     cases = [("16 positions, C = 8", (jnp.arange(16),), {}), ("positions 5..11, C = 12", (jnp.arange(5, 12),), {})]
     return _check_against(
-        "sinusoidal positions",
+        "check_sinusoidal_module",
         PositionalClass,
         SinusoidalPositionalEncoding(n_embd=8),
         lambda c: c(n_embd=8),
         cases[:1],
         verbose,
     ) and _check_against(
-        "sinusoidal positions",
+        "check_sinusoidal_module",
         PositionalClass,
         SinusoidalPositionalEncoding(n_embd=12),
         lambda c: c(n_embd=12),
@@ -70,7 +70,12 @@ def check_learned_positions_module(PositionalClass, verbose=True) -> CheckResult
     cases = [("positions 0..9 of 16", (jnp.arange(10),), {}), ("positions 3..15", (jnp.arange(3, 16),), {})]
     reference = LearnedPositionalEmbedding(block_size=16, n_embd=8)
     return _check_against(
-        "learned positions", PositionalClass, reference, lambda c: c(block_size=16, n_embd=8), cases, verbose
+        "check_learned_positions_module",
+        PositionalClass,
+        reference,
+        lambda c: c(block_size=16, n_embd=8),
+        cases,
+        verbose,
     )
 
 
@@ -86,7 +91,12 @@ def check_cross_attention_module(AttentionClass, verbose=True) -> CheckResult:
         ("cross, padded source", (x, context), {"mask": jnp.asarray(padding)}),
     ]
     return _check_against(
-        "cross-attention", AttentionClass, MultiHeadAttention(n_head=3), lambda c: c(n_head=3), cases, verbose
+        "check_cross_attention_module",
+        AttentionClass,
+        MultiHeadAttention(n_head=3),
+        lambda c: c(n_head=3),
+        cases,
+        verbose,
     )
 
 
@@ -96,7 +106,7 @@ def check_post_ln_block_module(BlockClass, verbose=True) -> CheckResult:
     x = jnp.asarray(random_generator(9).standard_normal((2, 6, 12)), jnp.float32)
     reference = TransformerBlock(n_head=3, d_ff=48, norm_first=False, activation="gelu_tanh")
     return _check_against(
-        "post-LN block", BlockClass, reference, lambda c: c(n_head=3), [("[B, T, C]", (x,), {})], verbose
+        "check_post_ln_block_module", BlockClass, reference, lambda c: c(n_head=3), [("[B, T, C]", (x,), {})], verbose
     )
 
 
@@ -105,4 +115,6 @@ def check_gpt_module(GPTClass, verbose=True) -> CheckResult:
     names (wte, wpe, h_0 ..., ln_f; the head tied to wte)."""
     config = GPTConfig(vocab_size=23, block_size=16, n_layer=2, n_head=2, n_embd=16)
     idx = jnp.asarray(random_generator(10).integers(0, 23, (2, 9)), jnp.int32)
-    return _check_against("GPT", GPTClass, GPT(config), lambda c: c(config), [("[B, T] tokens", (idx,), {})], verbose)
+    return _check_against(
+        "check_gpt_module", GPTClass, GPT(config), lambda c: c(config), [("[B, T] tokens", (idx,), {})], verbose
+    )
