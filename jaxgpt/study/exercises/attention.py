@@ -18,12 +18,14 @@ def _softmax_masked(scores, mask, axis=-1):
     return ref.softmax(scores, axis=axis)
 
 
-def _attention_variant(scale=None, softmax_axis=-1, mask_after_softmax=False, invert_mask=False):
+def _attention_variant(scale=None, softmax_axis=-1, mask_after_softmax=False, invert_mask=False, multiply_mask=False):
     def attention(q, k, v, mask=None):
         D = q.shape[-1]
         scores = np.einsum("...td,...sd->...ts", q, k) / (math.sqrt(D) if scale is None else scale(D))
         if mask is not None and invert_mask:
             mask = np.logical_not(mask)
+        if multiply_mask and mask is not None:
+            return ref.softmax(scores * mask, axis=softmax_axis) @ v
         if mask_after_softmax and mask is not None:
             weights = np.where(mask, ref.softmax(scores, axis=softmax_axis), 0.0)
         else:
@@ -59,7 +61,22 @@ ATTENTION_MISTAKES = [
         "use np.where(mask, scores, very_negative)",
         _attention_variant(invert_mask=True),
     ),
+    Mistake(
+        "the mask multiplies the scores: a masked score becomes 0, and softmax still gives it weight (e^0 = 1).",
+        "mask before the softmax with a very negative score, np.where(mask, scores, -1e9): e^-1e9 is 0",
+        _attention_variant(multiply_mask=True),
+    ),
 ]
+
+
+def _attention_error_hint(error) -> str | None:
+    """The usual reason a learner's attention raises: k.T on a batched array."""
+    if any(word in str(error) for word in ("matmul", "dot_general", "broadcast", "shapes")):
+        return (
+            "a product's shapes do not fit: print q.shape and the shape of your transposed k. On a batched "
+            "array .T reverses every axis ([B, H, S, D] -> [D, S, H, B]); np.swapaxes(k, -1, -2) swaps the last two"
+        )
+    return None
 
 
 def _attention_cases():
@@ -67,11 +84,14 @@ def _attention_cases():
     x = lambda *shape: rng.standard_normal(shape)  # noqa: E731
     padding = np.ones((2, 1, 1, 6), bool)
     padding[0, ..., 4:] = False  # the first sequence has 2 padded keys
+    nothing_for_query_0 = np.tril(np.ones((6, 6), bool))
+    nothing_for_query_0[0] = False  # as a padded query: the row's keys are all masked
     return [
         ("one head", (x(5, 4), x(5, 4), x(5, 4)), {}),
         ("batched heads with T != S", (x(2, 3, 4, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {}),
         ("causal mask", (x(2, 3, 6, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {"mask": ref.causal_mask(6)}),
         ("padding mask", (x(2, 3, 6, 8), x(2, 3, 6, 8), x(2, 3, 6, 8)), {"mask": padding}),
+        ("a query with every key masked", (x(2, 6, 8), x(2, 6, 8), x(2, 6, 8)), {"mask": nothing_for_query_0}),
     ]
 
 
@@ -80,7 +100,13 @@ def check_attention(attention, verbose=True) -> CheckResult:
     (out, weights)): softmax(q k^T / sqrt(D)) v, where `mask` (bool, broadcastable to [..., T, S])
     is True where a query may attend to a key."""
     return run_check(
-        "check_attention", attention, ref.attention, _attention_cases(), ATTENTION_MISTAKES, verbose=verbose
+        "check_attention",
+        attention,
+        ref.attention,
+        _attention_cases(),
+        ATTENTION_MISTAKES,
+        verbose=verbose,
+        error_hint=_attention_error_hint,
     )
 
 
@@ -118,7 +144,7 @@ def _attention_params(rng, C):
     return {"c_attn": dense_params(rng, C, 3 * C), "c_proj": dense_params(rng, C, C)}
 
 
-def _mha_variant(split=None, causal_offset=0, project=True, attention=None):
+def _mha_variant(split=None, merge=None, causal_offset=0, project=True, attention=None):
     attention = attention or (lambda q, k, v, mask: ref.attention(q, k, v, mask)[0])
 
     def multi_head_attention(x, params, n_head, mask=None, causal=False):
@@ -129,17 +155,37 @@ def _mha_variant(split=None, causal_offset=0, project=True, attention=None):
         if causal:
             causal_TxT = np.tril(np.ones((T, T), bool), k=causal_offset)
             mask = causal_TxT if mask is None else np.logical_and(mask, causal_TxT)
-        out = ref.merge_heads(attention(q, k, v, mask))
+        out = (merge or ref.merge_heads)(attention(q, k, v, mask))
         return ref.linear(out, params["c_proj"]) if project else out
 
     return multi_head_attention
+
+
+def _bare_split(x_BxTxC, H):
+    B, T, C = x_BxTxC.shape
+    return x_BxTxC.reshape(B, H, T, C // H)
+
+
+def _bare_merge(x_BxHxTxD):
+    B, H, T, D = x_BxHxTxD.shape
+    return x_BxHxTxD.reshape(B, T, H * D)
 
 
 MHA_MISTAKES = [
     Mistake(
         "the heads are split with a bare reshape to [B, H, T, D]: each 'head' mixes positions.",
         "reshape [B, T, C] to [B, T, H, D] first, then transpose to [B, H, T, D]",
-        _mha_variant(split=lambda x, H: x.reshape(x.shape[0], H, x.shape[1], x.shape[2] // H)),
+        _mha_variant(split=_bare_split),
+    ),
+    Mistake(
+        "the heads are merged with a bare reshape of [B, H, T, D] to [B, T, C]: positions and heads are mixed.",
+        "transpose [B, H, T, D] back to [B, T, H, D] first, then reshape to [B, T, C]",
+        _mha_variant(merge=_bare_merge),
+    ),
+    Mistake(
+        "the heads are split and merged with bare reshapes: each 'head' sees a jumble of positions.",
+        "split: reshape to [B, T, H, D], then transpose to [B, H, T, D]; merge: the reverse",
+        _mha_variant(split=_bare_split, merge=_bare_merge),
     ),
     Mistake(
         "the causal mask is off by one: a token cannot see itself.",

@@ -32,7 +32,7 @@ class CheckResult:
         if self.not_written:
             return self.diagnosis
         if self.passed:
-            return f"PASS {self.name}: matches the reference on {len(self.cases)} cases ({', '.join(self.cases)})"
+            return f"PASS {self.name}: matches the reference on {len(self.cases)} cases ({'; '.join(self.cases)})"
         return f"FAIL {self.name}, case '{self.cases[-1]}': {self.diagnosis}" + (
             f" Hint: {self.hint}" if self.hint else ""
         )
@@ -61,10 +61,11 @@ class ParameterMismatch(ValueError):
     check prepares your module, not by your code)."""
 
 
-def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True) -> CheckResult:
+def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True, error_hint=None) -> CheckResult:
     """Run `yours` and `correct` on each (case name, args, kwargs); stop at the first difference.
     `name` is the public checker's (`check_attention`): the verdict and its hints say it. `yours`
-    gets its own copy of the inputs, so changing them in place cannot spoil later cases."""
+    gets its own copy of the inputs, so changing them in place cannot spoil later cases.
+    `error_hint(error)`: the checker's hint for an error your code raised (None: no better one)."""
     done = []
     for case, args, kwargs in cases:
         done.append(case)
@@ -91,9 +92,8 @@ def run_check(name, yours, correct, cases, mistakes, tol=1e-6, verbose=True) -> 
             result = CheckResult(name, False, done, f"your module's parameters do not fit: {error}.", _help_hint(name))
             break
         except Exception as error:  # the learner's code: report any failure as a verdict
-            result = CheckResult(
-                name, False, done, f"your code raised {type(error).__name__}: {error}.", _help_hint(name)
-            )
+            hint = (error_hint and error_hint(error)) or _help_hint(name)
+            result = CheckResult(name, False, done, f"your code raised {type(error).__name__}: {error}.", hint)
             break
         # a float32 answer (jax.numpy without x64) is judged at float32's precision, not float64's
         case_tol = tol if tol == 0 or raw.dtype == np.float64 else max(tol, FLOAT32_TOLERANCE)
