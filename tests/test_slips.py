@@ -1,10 +1,21 @@
 """Slips a learner makes first, written the way a learner writes them: each gets its own named
 verdict (not "the values differ"), so the learner reads what went wrong."""
 
+import flax.linen as nn
 import numpy as np
 import pytest
 
-from jaxgpt.study.exercises import check_attention, check_multi_head_attention
+from jaxgpt.model.attention import MultiHeadAttention
+from jaxgpt.model.feedforward import FeedForward
+from jaxgpt.model.layernorm import LayerNorm
+from jaxgpt.study.exercises import (
+    check_attention,
+    check_block_module,
+    check_feed_forward,
+    check_multi_head_attention,
+    check_positional_encoding,
+    check_transformer_block,
+)
 
 
 def softmax(x):
@@ -35,9 +46,72 @@ def multi_head(x, params, n_head, mask=None, causal=False, bare_split=False, bar
     return out @ params["c_proj"]["kernel"] + params["c_proj"]["bias"]
 
 
+def gelu(h, cubic=0.044715):
+    return 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + cubic * h**3)))
+
+
+def feed_forward(x, params, activation="gelu_tanh", biases=True, cubic=0.044715):
+    fc, proj = params["c_fc"], params["c_proj"]
+    h = gelu(x @ fc["kernel"] + (fc["bias"] if biases else 0), cubic)
+    return h @ proj["kernel"] + (proj["bias"] if biases else 0)
+
+
+def layer_norm(x, p):
+    return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * p["scale"] + p["bias"]
+
+
+def block(x, params, n_head, slip=None):
+    attn = lambda y: multi_head(y, params["attn"], n_head, causal=slip != "not causal")  # noqa: E731
+    mlp = lambda y: feed_forward(y, params["mlp"])  # noqa: E731
+    if slip == "norm the stream":
+        x = layer_norm(x, params["ln_1"])
+        x = x + attn(x)
+        x = layer_norm(x, params["ln_2"])
+        return x + mlp(x)
+    if slip == "no residuals":
+        x = attn(layer_norm(x, params["ln_1"]))
+        return mlp(layer_norm(x, params["ln_2"]))
+    x = x + attn(layer_norm(x, params["ln_1"]))
+    if slip == "no mlp residual":
+        return mlp(layer_norm(x, params["ln_2"]))
+    return x + mlp(layer_norm(x, params["ln_2"]))
+
+
+def positions(positions_T, n_embd, channel_index=False):
+    pe = np.zeros((len(positions_T), n_embd))
+    for pos_i, pos in enumerate(positions_T):
+        for c in range(n_embd):
+            i = c // 2  # the channel pair
+            exponent = c / n_embd if channel_index else 2 * i / n_embd
+            angle = pos / 10000**exponent
+            pe[pos_i, c] = np.sin(angle) if c % 2 == 0 else np.cos(angle)
+    return pe
+
+
+class FlaxBlock(nn.Module):  # GPT-2's block in Flax, the learner's way; `causal=False`: the mask never built
+    n_head: int
+    causal: bool = True
+
+    @nn.compact
+    def __call__(self, x_BxTxC):
+        C = x_BxTxC.shape[-1]
+        x_BxTxC = x_BxTxC + MultiHeadAttention(self.n_head, causal=self.causal, name="attn")(
+            LayerNorm(name="ln_1")(x_BxTxC)
+        )
+        return x_BxTxC + FeedForward(4 * C, name="mlp")(LayerNorm(name="ln_2")(x_BxTxC))
+
+
+class FlaxBlockWithoutMask(FlaxBlock):
+    causal: bool = False
+
+
 def test_the_learners_right_versions_pass():
     assert check_attention(attention, verbose=False)
     assert check_multi_head_attention(multi_head, verbose=False)
+    assert check_feed_forward(feed_forward, verbose=False)
+    assert check_transformer_block(block, verbose=False)
+    assert check_positional_encoding(positions, verbose=False)
+    assert check_block_module(FlaxBlock, verbose=False)
 
 
 @pytest.mark.parametrize(
@@ -77,6 +151,62 @@ def test_the_learners_right_versions_pass():
             "self-attention, 3 heads",
             "the heads are merged with a bare reshape",
             "transpose [B, H, T, D] back to [B, T, H, D] first",
+        ),
+        (
+            check_feed_forward,
+            lambda x, p, activation="gelu_tanh": feed_forward(x, p, biases=False),
+            "[B, T, C], F = 4C",
+            "the linear layers have no biases",
+            "params['c_fc']['bias']",
+        ),
+        (
+            check_feed_forward,
+            lambda x, p, activation="gelu_tanh": feed_forward(x, p, cubic=0.44715),
+            "[B, T, C], F = 4C",
+            "a constant of the GELU is mistyped",
+            "0.044715 (not 0.44715",
+        ),
+        (
+            check_transformer_block,
+            lambda x, p, n_head: block(x, p, n_head, "no mlp residual"),
+            "[B, T, C], 3 heads",
+            "the feed-forward sub-layer has no residual connection",
+            "x = x + mlp(ln_2(x))",
+        ),
+        (
+            check_transformer_block,
+            lambda x, p, n_head: block(x, p, n_head, "no residuals"),
+            "[B, T, C], 3 heads",
+            "no residual connections at all",
+            "x = x + attn(ln_1(x))",
+        ),
+        (
+            check_transformer_block,
+            lambda x, p, n_head: block(x, p, n_head, "not causal"),
+            "[B, T, C], 3 heads",
+            "the block's attention is not causal",
+            "causal mask",
+        ),
+        (
+            check_transformer_block,
+            lambda x, p, n_head: block(x, p, n_head, "norm the stream"),
+            "[B, T, C], 3 heads",
+            "LayerNorm is applied to the residual stream itself",
+            "only attn's input is normalised",
+        ),
+        (
+            check_positional_encoding,
+            lambda pos, C: positions(pos, C, channel_index=True),
+            "positions 0..9, C = 16",
+            "the channel's index, not its pair's",
+            "i counts channel pairs",
+        ),
+        (
+            check_block_module,
+            FlaxBlockWithoutMask,
+            "[B, T, C], 3 heads",
+            "the block's attention is not causal",
+            "causal mask",
         ),
     ],
 )

@@ -65,13 +65,15 @@ def check_layer_norm(layer_norm, verbose=True, name="check_layer_norm") -> Check
 # ---- sinusoidal positional encoding ----------------------------------------------------------
 
 
-def _positional_variant(swap=False, frequency_from_i=False, halves=False, start=0):
+def _positional_variant(swap=False, frequency_from_i=False, halves=False, start=0, channel_index=False):
     def positional_encoding(positions_T, n_embd):
         positions = np.asarray(positions_T, np.float64)[:, None] + start
         i = np.arange(n_embd // 2)
         exponent = (i / n_embd) if frequency_from_i else (2 * i / n_embd)
         angles = positions / 10000.0**exponent  # [T, C/2]
-        first, second = (np.cos(angles), np.sin(angles)) if swap else (np.sin(angles), np.cos(angles))
+        # the channel index c (2i for the sine, 2i + 1 for the cosine) in place of 2i
+        odd_angles = positions / 10000.0 ** ((2 * i + 1) / n_embd) if channel_index else angles
+        first, second = (np.cos(angles), np.sin(odd_angles)) if swap else (np.sin(angles), np.cos(odd_angles))
         if halves:
             return np.concatenate([first, second], axis=-1)
         return np.stack([first, second], axis=-1).reshape(len(positions), n_embd)
@@ -94,6 +96,11 @@ POSITIONAL_MISTAKES = [
         "the sines fill the first half and the cosines the second; the paper interleaves them.",
         "sin on channels 0, 2, 4, ..., cos on 1, 3, 5, ... (both layouts work in a model, but they differ)",
         _positional_variant(halves=True),
+    ),
+    Mistake(
+        "the cosine of channel 2i+1 uses the exponent (2i+1)/C: the channel's index, not its pair's.",
+        "i counts channel pairs: sin on channel 2i and cos on channel 2i+1 share one angle, pos / 10000^(2i/C)",
+        _positional_variant(channel_index=True),
     ),
     Mistake(
         "positions start at 1; the first position is 0 (PE[0] = [0, 1, 0, 1, ...]).",
@@ -127,7 +134,35 @@ def _feed_forward_params(rng, C, F):
     return {"c_fc": dense_params(rng, C, F), "c_proj": dense_params(rng, F, C)}
 
 
+def _gelu_tanh(h, root=np.sqrt(2 / np.pi), cubic=0.044715, half=0.5):
+    return half * h * (1 + np.tanh(root * (h + cubic * h**3)))
+
+
+def _feed_forward_variant(biases=True, **gelu):
+    def feed_forward(x, params, activation="gelu_tanh"):
+        fc, proj = params["c_fc"], params["c_proj"]
+        h = x @ fc["kernel"] + (fc["bias"] if biases else 0)
+        return _gelu_tanh(h, **gelu) @ proj["kernel"] + (proj["bias"] if biases else 0)
+
+    return feed_forward
+
+
+GELU_TYPOS = [dict(cubic=0.44715), dict(cubic=0.0044715), dict(root=np.sqrt(2 * np.pi)), dict(root=np.sqrt(np.pi / 2))]
+
 FEED_FORWARD_MISTAKES = [
+    Mistake(
+        "the linear layers have no biases: GPT-2's c_fc and c_proj both add one.",
+        "h = x @ params['c_fc']['kernel'] + params['c_fc']['bias'], and the same for c_proj",
+        _feed_forward_variant(biases=False),
+    ),
+    *[
+        Mistake(
+            "a constant of the GELU is mistyped: it is 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).",
+            "check each digit: sqrt(2 / pi) = 0.7979, and 0.044715 (not 0.44715 or 0.0044715)",
+            _feed_forward_variant(**typo),
+        )
+        for typo in GELU_TYPOS
+    ],
     Mistake(
         "the activation is GELU with the exact erf; GPT-2 uses the tanh approximation.",
         "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
@@ -168,15 +203,30 @@ def _block_params(rng, C):
     }
 
 
-def _block(x, params, n_head, norm_first=True, attention_residual=True, same_norm=False):
-    mha = lambda y: ref.multi_head_attention(y, params["attn"], n_head, causal=True)[0]  # noqa: E731
+def _block(
+    x,
+    params,
+    n_head,
+    norm_first=True,
+    attention_residual=True,
+    mlp_residual=True,
+    same_norm=False,
+    causal=True,
+    norm_the_stream=False,
+):
+    mha = lambda y: ref.multi_head_attention(y, params["attn"], n_head, causal=causal)[0]  # noqa: E731
     mlp = lambda y: ref.feed_forward(y, params["mlp"])  # noqa: E731
     ln_2 = params["ln_1"] if same_norm else params["ln_2"]
     if not norm_first:
         x = ref.layer_norm(x + mha(x), params["ln_1"])
         return ref.layer_norm(x + mlp(x), ln_2)
+    if norm_the_stream:  # x = ln_1(x); x = x + attn(x): the stream itself is normalised
+        x = ref.layer_norm(x, params["ln_1"])
+        x = x + mha(x)
+        x = ref.layer_norm(x, ln_2)
+        return x + mlp(x)
     x = (x if attention_residual else 0) + mha(ref.layer_norm(x, params["ln_1"]))
-    return x + mlp(ref.layer_norm(x, ln_2))
+    return (x if mlp_residual else 0) + mlp(ref.layer_norm(x, ln_2))
 
 
 BLOCK_MISTAKES = [
@@ -189,6 +239,26 @@ BLOCK_MISTAKES = [
         "the attention sub-layer has no residual connection.",
         "x = x + attn(ln_1(x)): the block adds to the residual stream, it does not replace it",
         lambda x, params, n_head: _block(x, params, n_head, attention_residual=False),
+    ),
+    Mistake(
+        "the feed-forward sub-layer has no residual connection.",
+        "x = x + mlp(ln_2(x)): the block adds to the residual stream, it does not replace it",
+        lambda x, params, n_head: _block(x, params, n_head, mlp_residual=False),
+    ),
+    Mistake(
+        "the block has no residual connections at all: each sub-layer replaces x instead of adding to it.",
+        "x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))",
+        lambda x, params, n_head: _block(x, params, n_head, attention_residual=False, mlp_residual=False),
+    ),
+    Mistake(
+        "the block's attention is not causal: each position also reads the positions after it.",
+        "GPT-2's block is causal: mask the scores with the lower-triangular causal mask (True where s <= t)",
+        lambda x, params, n_head: _block(x, params, n_head, causal=False),
+    ),
+    Mistake(
+        "LayerNorm is applied to the residual stream itself (x = ln_1(x)); it should only feed the sub-layer.",
+        "x = x + attn(ln_1(x)): the stream x is carried on unnormalised, only attn's input is normalised",
+        lambda x, params, n_head: _block(x, params, n_head, norm_the_stream=True),
     ),
     Mistake(
         "both sub-layers use ln_1; the feed-forward has its own LayerNorm, ln_2.",
