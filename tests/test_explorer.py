@@ -62,12 +62,15 @@ def test_the_page_renders_and_answers_a_click(explored, tmp_path):
         assert len(Select(browser.find_element(By.ID, "head")).options) == 3
         tokens[6].click()  # the space after "ROMEO:"
         prediction = browser.find_element(By.ID, "prediction").text
-        assert prediction.startswith('after "ROMEO:\u2423" (layer 0, head 0) the model predicts:')
+        assert prediction.startswith('after "ROMEO:\u2423" the model (all its layers and heads together) predicts:')
+        shading = browser.find_element(By.ID, "shading")
+        assert shading.text == 'shaded: where layer 0, head 0 looks from "\u2423" (token 6)'
         shaded = [bool(token.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)") for token in tokens]
         assert any(shaded[:7]) and not any(shaded[7:])  # earlier tokens only
         titles_before = [token.get_attribute("title") for token in tokens[:7]]
         Select(browser.find_element(By.ID, "head")).select_by_index(2)
-        assert "(layer 0, head 2)" in browser.find_element(By.ID, "prediction").text
+        assert "layer 0, head 2 looks" in shading.text
+        assert browser.find_element(By.ID, "prediction").text == prediction  # the model's, not the head's
         assert [token.get_attribute("title") for token in tokens[:7]] != titles_before  # another head's weights
     finally:
         browser.quit()

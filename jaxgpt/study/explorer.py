@@ -53,6 +53,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; max-width: 60em; }
 .token { padding: 0.15em 0.05em; border-bottom: 2px solid transparent; cursor: pointer; white-space: pre; }
 .token.selected { border-bottom-color: #1565c0; }
 #prediction { font-family: monospace; background: #f4f4f4; padding: 0.6em; min-height: 1.5em; }
+#shading { color: #555; min-height: 1.2em; }
 </style></head>
 <body>
 <h1>Attention explorer</h1>
@@ -61,6 +62,7 @@ it gives them, the darkest being its largest (hover one for the number), and bel
 model predicts after it.</p>
 <label>layer <select id="layer"></select></label>
 <label>head <select id="head"></select></label>
+<div id="shading"></div>
 <div id="tokens"></div>
 <div id="prediction">click a token</div>
 <script id="data" type="application/json">__DATA__</script>
@@ -90,8 +92,12 @@ function select(t) {
     span.classList.toggle("selected", s === t);
   });
   const top = data.predictions[t].map(([tok, p]) => `"${show(tok)}" ${(100 * p).toFixed(1)}%`).join(", ");
+  const context = show(data.tokens.slice(0, t + 1).join(""));
+  document.getElementById("shading").textContent =
+    `shaded: where layer ${layer.value}, head ${head.value} looks from "${show(data.tokens[t])}" (token ${t})`;
+  // the prediction is the whole model's (every layer and head together): it does not change with the head shown
   document.getElementById("prediction").textContent =
-    `after "${show(data.tokens.slice(0, t + 1).join(""))}" (layer ${layer.value}, head ${head.value}) the model predicts: ${top}`;
+    `after "${context}" the model (all its layers and heads together) predicts: ${top}`;
 }
 layer.addEventListener("change", () => selected !== null && select(selected));
 head.addEventListener("change", () => selected !== null && select(selected));
