@@ -22,13 +22,9 @@ against jaxgpt's own modules by `check_sinusoidal_module`, `check_learned_positi
 """
 
 from jaxgpt.study.exercises.attention import check_attention, check_causal_mask, check_multi_head_attention
+from jaxgpt.study.exercises.block import check_transformer_block
 from jaxgpt.study.exercises.checking import CheckResult
-from jaxgpt.study.exercises.layers import (
-    check_feed_forward,
-    check_layer_norm,
-    check_positional_encoding,
-    check_transformer_block,
-)
+from jaxgpt.study.exercises.layers import check_feed_forward, check_layer_norm, check_positional_encoding
 from jaxgpt.study.exercises.modules import (
     check_attention_module,
     check_block_module,

@@ -26,8 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgpt.study.exercises.attention import check_multi_head_attention
+from jaxgpt.study.exercises.block import check_transformer_block
 from jaxgpt.study.exercises.checking import CheckResult, ParameterMismatch
-from jaxgpt.study.exercises.layers import check_feed_forward, check_layer_norm, check_transformer_block
+from jaxgpt.study.exercises.layers import check_feed_forward, check_layer_norm
 
 
 def _path(key_path) -> str:
