@@ -57,10 +57,11 @@ def test_every_solution_passes_its_checks(path, tmp_path, monkeypatch, shakespea
     monkeypatch.setenv("JAXGPT_CACHE_DIR", str(tmp_path / "cache"))
     cells = [cell.source for cell in nbformat.read(path, as_version=4).cells if is_exercise(cell.source)]
     assert cells
-    for source in cells:  # each exercise cell holds its own imports
+    namespace = {"__name__": "__exercise__"}  # in order, as the notebook runs them: a later exercise
+    for source in cells:  # builds on the learner's earlier functions (my_multi_head_attention on my_attention)
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            exec(compile(source, path.name, "exec"), {"__name__": "__exercise__"})
+            exec(compile(source, path.name, "exec"), namespace)
         passed = [line for line in printed.getvalue().splitlines() if line.startswith("PASS ")]
         # each check of a learner's own function or class (my_attention, MyBlock) is one solution checked;
         # the cells also show deliberate mistakes failing (unscaled, over_the_batch), which assert that themselves
