@@ -32,6 +32,21 @@ def test_head_grid_has_one_panel_per_head(weights_HxTxT, tmp_path):
     assert (tmp_path / "heads.png").stat().st_size > 0
 
 
+def test_a_long_line_in_a_grid_labels_every_kth_token_so_labels_never_overlap():
+    line = "ROMEO:\nBut soft, what light through yonder window breaks?"  # 57 characters
+    rng = np.random.default_rng(1)
+    q, k = rng.standard_normal((2, 4, len(line), 4))
+    weights_HxTxT = reference.attention_weights(q, k, reference.causal_mask(len(line)))
+    grid = plot_attention_heads(weights_HxTxT, list(line), list(line))
+    for ax in grid.axes:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert len(labels) == 19  # every 3rd of 57: at most 20 in a 3.6-inch panel
+        assert labels[:3] == ["R 0", "E 3", "\\n 6"] and list(ax.get_xticks()[:3]) == [0, 3, 6]
+    assert [ax.get_ylabel() for ax in grid.axes] == ["query", "", "", ""]  # 4 panels in one row
+    single = plot_attention(weights_HxTxT[0], list(line), list(line))
+    assert len(single.axes[0].get_xticklabels()) == 29  # every 2nd of 57 in the one-head figure
+
+
 def test_loss_curves_from_metrics_records(tmp_path):
     records = [{"iter": i, "loss": 4 - i / 10} for i in range(1, 11)] + [
         {"iter": 10, "train_loss": 3.0, "val_loss": 3.1}

@@ -20,15 +20,30 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _heatmap(ax, weights_TxS, queries=None, keys=None, title=None):
+def _label(token) -> str:
+    return repr(token)[1:-1] if isinstance(token, str) else str(token)
+
+
+def _tick_every(n_tokens: int, max_labels: int) -> int:
+    """1 when all `n_tokens` labels fit, else the stride that shows at most `max_labels`."""
+    return max(1, math.ceil(n_tokens / max_labels))
+
+
+def _heatmap(ax, weights_TxS, queries=None, keys=None, title=None, max_labels=40, xlabel=True, ylabel=True):
+    """One head's heatmap; the axes label every token while at most `max_labels` fit, else every
+    k-th token (its position shown beside it), so labels never overlap."""
     image = ax.imshow(np.asarray(weights_TxS, np.float32), cmap="viridis", vmin=0.0, aspect="auto")
-    T, S = np.shape(weights_TxS)
-    if keys is not None and len(keys) <= 64:
-        ax.set_xticks(range(S), [repr(k)[1:-1] if isinstance(k, str) else k for k in keys], rotation=90, fontsize=7)
-    if queries is not None and len(queries) <= 64:
-        ax.set_yticks(range(T), [repr(q)[1:-1] if isinstance(q, str) else q for q in queries], fontsize=7)
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("query")
+    for tokens, set_ticks, rotation in ((keys, ax.set_xticks, 90), (queries, ax.set_yticks, 0)):
+        if tokens is None:
+            continue
+        every = _tick_every(len(tokens), max_labels)
+        shown = range(0, len(tokens), every)
+        labels = [_label(tokens[i]) if every == 1 else f"{_label(tokens[i])} {i}" for i in shown]
+        set_ticks(list(shown), labels, rotation=rotation, fontsize=7)
+    if xlabel:
+        ax.set_xlabel("key (attended to)")
+    if ylabel:
+        ax.set_ylabel("query")
     if title:
         ax.set_title(title, fontsize=9)
     return image
@@ -55,11 +70,13 @@ def plot_attention_heads(weights_HxTxS, queries=None, keys=None, title=None, col
     H = np.shape(weights_HxTxS)[0]
     columns = min(columns, H)
     rows = math.ceil(H / columns)
-    fig = new_figure(figsize=(3.2 * columns, 3.0 * rows))
+    fig = new_figure(figsize=(3.6 * columns, 3.4 * rows))
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     for h, ax in enumerate(axes):
         if h < H:
-            _heatmap(ax, weights_HxTxS[h], queries, keys, f"head {h}")
+            # a panel has room for ~20 labels; the axis names only on the outer panels
+            first_column, bottom = h % columns == 0, h + columns >= H
+            _heatmap(ax, weights_HxTxS[h], queries, keys, f"head {h}", 20, xlabel=bottom, ylabel=first_column)
         else:
             ax.set_axis_off()
     if title:
