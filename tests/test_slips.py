@@ -11,7 +11,9 @@ from jaxgpt.model.layernorm import LayerNorm
 from jaxgpt.study.exercises import (
     check_attention,
     check_block_module,
+    check_causal_mask,
     check_feed_forward,
+    check_layer_norm,
     check_multi_head_attention,
     check_positional_encoding,
     check_transformer_block,
@@ -56,8 +58,10 @@ def feed_forward(x, params, activation="gelu_tanh", biases=True, cubic=0.044715)
     return h @ proj["kernel"] + (proj["bias"] if biases else 0)
 
 
-def layer_norm(x, p):
-    return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * p["scale"] + p["bias"]
+def layer_norm(x, p, epsilon=1e-5, ddof=0, eps_outside=False):
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True, ddof=ddof)
+    spread = np.sqrt(var) + epsilon if eps_outside else np.sqrt(var + epsilon)
+    return (x - mean) / spread * p["scale"] + p["bias"]
 
 
 def block(x, params, n_head, slip=None):
@@ -77,14 +81,16 @@ def block(x, params, n_head, slip=None):
     return x + mlp(layer_norm(x, params["ln_2"]))
 
 
-def positions(positions_T, n_embd, channel_index=False):
+def positions(positions_T, n_embd, channel_index=False, swapped=False, halves=False):
     pe = np.zeros((len(positions_T), n_embd))
     for pos_i, pos in enumerate(positions_T):
         for c in range(n_embd):
             i = c // 2  # the channel pair
             exponent = c / n_embd if channel_index else 2 * i / n_embd
             angle = pos / 10000**exponent
-            pe[pos_i, c] = np.sin(angle) if c % 2 == 0 else np.cos(angle)
+            pe[pos_i, c] = np.sin(angle) if (c % 2 == 0) != swapped else np.cos(angle)
+    if halves:  # sines in the first half, cosines in the second
+        return np.concatenate([pe[:, 0::2], pe[:, 1::2]], axis=-1)
     return pe
 
 
@@ -200,6 +206,55 @@ def test_the_learners_right_versions_pass():
             "positions 0..9, C = 16",
             "the channel's index, not its pair's",
             "i counts channel pairs",
+        ),
+        (
+            check_layer_norm,
+            lambda x, p, epsilon=1e-5: layer_norm(x, p, epsilon, ddof=1),
+            "[B, T, C]",
+            "the variance is the unbiased one",
+            "ddof=0",
+        ),
+        (
+            check_layer_norm,
+            lambda x, p, epsilon=1e-5: layer_norm(x, p, epsilon, eps_outside=True),
+            "[B, T, C]",
+            "epsilon is added to the standard deviation",
+            "np.sqrt(var + epsilon)",
+        ),
+        (
+            check_positional_encoding,
+            lambda pos, C: positions(pos, C, swapped=True),
+            "positions 0..9, C = 16",
+            "sin and cos are swapped",
+            "PE[pos, 2i] = sin",
+        ),
+        (
+            check_positional_encoding,
+            lambda pos, C: positions(pos, C, halves=True),
+            "positions 0..9, C = 16",
+            "the sines fill the first half",
+            "sin on channels 0, 2, 4",
+        ),
+        (
+            check_causal_mask,
+            lambda T: np.triu(np.ones((T, T), bool), k=1),  # the future keys: the ones to hide
+            "T = 4",
+            "the mask is inverted: True on the future keys",
+            "the complement of yours",
+        ),
+        (
+            check_causal_mask,
+            lambda T: np.tril(np.ones((T, T), bool), k=-1),  # strictly below: forgot the token itself
+            "T = 4",
+            "off by one: a token cannot see itself",
+            "diagonal included",
+        ),
+        (
+            check_feed_forward,
+            lambda x, p, activation="gelu_tanh": feed_forward(x, p, cubic=0.0),  # GELU without its cubic term
+            "[B, T, C], F = 4C",
+            "the values differ",
+            "help(check_feed_forward)",
         ),
         (
             check_block_module,

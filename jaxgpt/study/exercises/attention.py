@@ -124,6 +124,11 @@ CAUSAL_MISTAKES = [
         lambda T: np.tril(np.ones((T, T), bool), k=1),
     ),
     Mistake(
+        "the mask is inverted: True on the future keys, the ones to hide; True must mean 'may attend'.",
+        "return the keys a query may see, s <= t: np.tril(np.ones((T, T), bool)), the complement of yours",
+        lambda T: np.triu(np.ones((T, T), bool), k=1),
+    ),
+    Mistake(
         "the mask looks at the future: it is True above the diagonal instead of below.",
         "rows are queries, columns keys: row t is True in columns 0 .. t (np.tril)",
         lambda T: np.triu(np.ones((T, T), bool)),
@@ -133,7 +138,7 @@ CAUSAL_MISTAKES = [
 
 def check_causal_mask(causal_mask, verbose=True) -> CheckResult:
     """`causal_mask(T) -> [T, T]` bool, True where query t may attend to key s (s <= t)."""
-    cases = [(f"T = {T}", (T,), {}) for T in (1, 4, 7)]
+    cases = [(f"T = {T}", (T,), {}) for T in (4, 7, 1)]  # T = 1 last: every off-by-one looks alike there
     return run_check("check_causal_mask", causal_mask, lambda T: ref.causal_mask(T), cases, CAUSAL_MISTAKES, 0, verbose)
 
 
