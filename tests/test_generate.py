@@ -169,7 +169,7 @@ def test_the_decode_loop_copies_neither_the_kv_cache_nor_the_tokens(batch):
     prompt_Bx6 = jnp.zeros((batch, 6), jnp.int32)  # then 5 cached steps, in one loop, up to block_size 12
     params = jax.eval_shape(lambda: GPT(config).init(jax.random.key(0), prompt_Bx6)["params"])
     sampling = dict(max_new_tokens=6, temperature=1.0, top_k=5, top_p=None, use_cache=True)
-    hlo_text = _generate.lower(config, params, prompt_Bx6, jax.random.key(0), **sampling).compile().as_text()
+    hlo_text = _generate.lower(GPT(config), params, prompt_Bx6, jax.random.key(0), **sampling).compile().as_text()
     bodies = loop_bodies(hlo_text)
     tokens = f"s32[{batch},12]"  # the tokens buffer, carried by the decode loop only
     assert [header for header in bodies if tokens in header], "the decode loop is missing from the HLO"

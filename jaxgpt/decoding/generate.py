@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxgpt.errors import InputError, check_int
-from jaxgpt.model.gpt import GPT
 
 
 def sample_logits(logits_BxV, rng, temperature=1.0, top_k=None, top_p=None):
@@ -79,7 +78,8 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
     """Continue `prompt` [B, T0] (token ids) by `max_new_tokens`; returns [B, T0 + max_new_tokens].
 
     `model` is a `GPT`, `params` its parameters, `rng` a `jax.random.key`. The same rng gives the
-    same tokens, with or without the cache."""
+    same tokens, with or without the cache. Any causal model with a `config` (a GPTConfig) runs
+    with `use_cache=False`: a learner's own GPT (jaxgpt.study.exercises.train_your_gpt) samples so."""
     prompt_BxT0 = jnp.asarray(prompt)
     if prompt_BxT0.ndim != 2 or prompt_BxT0.shape[1] < 1 or not jnp.issubdtype(prompt_BxT0.dtype, jnp.integer):
         raise InputError(f"prompt must be integer token ids of shape (batch, length >= 1), got {prompt_BxT0.shape}")
@@ -87,7 +87,7 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
     if top_k is not None and top_k >= model.config.vocab_size:
         top_k = None  # as nanoGPT: top_k=200 on 65 characters keeps all
     return _generate(
-        model.config,
+        model,
         params,
         prompt_BxT0.astype(jnp.int32),
         rng,
@@ -119,12 +119,11 @@ def resize_cache(cache, length):
     return jax.tree_util.tree_map_with_path(resize, cache)
 
 
-@partial(jax.jit, static_argnames=("config", "max_new_tokens", "temperature", "top_k", "top_p", "use_cache"))
-def _generate(config, params, prompt_BxT0, rng, *, max_new_tokens, temperature, top_k, top_p, use_cache):
-    model = GPT(config)
+@partial(jax.jit, static_argnames=("model", "max_new_tokens", "temperature", "top_k", "top_p", "use_cache"))
+def _generate(model, params, prompt_BxT0, rng, *, max_new_tokens, temperature, top_k, top_p, use_cache):
     B, T0 = prompt_BxT0.shape
     L = T0 + max_new_tokens  # final length
-    block_size = config.block_size
+    block_size = model.config.block_size
     # the buffer is at least one block long, so a full window can always be sliced from it
     tokens_BxL = jnp.zeros((B, max(L, block_size)), jnp.int32).at[:, :T0].set(prompt_BxT0)
 

@@ -28,9 +28,6 @@ class GPT(nn.Module):
     """
 
     config: GPTConfig
-    # a learner's own block class, built as block_class(n_head=..., name="h_i") and called on x [B, T, C]
-    # (jaxgpt.study.exercises.train_your_block); None: jaxgpt's TransformerBlock
-    block_class: type | None = None
 
     @nn.compact
     def __call__(self, idx_BxT, deterministic=True, decode=False):
@@ -59,9 +56,6 @@ class GPT(nn.Module):
         # (deterministic and decode, arguments 5 and 6 counting self, stay Python values)
         Block = nn.remat(TransformerBlock, static_argnums=(5, 6)) if c.remat and not decode else TransformerBlock
         for i in range(c.n_layer):
-            if self.block_class is not None:
-                x_BxTxC = self.block_class(n_head=c.n_head, name=f"h_{i}")(x_BxTxC)
-                continue
             x_BxTxC = Block(
                 n_head=c.n_head,
                 d_ff=4 * c.n_embd,

@@ -31,7 +31,7 @@ from jaxgpt.study.exercises.modules import (
     check_feed_forward_module,
     check_layer_norm_module,
 )
-from jaxgpt.study.exercises.train_block import train_your_block
+from jaxgpt.study.exercises.train_gpt import YourGPTRun, train_your_gpt
 from jaxgpt.study.exercises.whole_modules import (
     check_cross_attention_module,
     check_gpt_module,
@@ -42,6 +42,7 @@ from jaxgpt.study.exercises.whole_modules import (
 
 __all__ = [
     "CheckResult",
+    "YourGPTRun",
     "check_attention",
     "check_attention_module",
     "check_block_module",
@@ -58,5 +59,5 @@ __all__ = [
     "check_post_ln_block_module",
     "check_sinusoidal_module",
     "check_transformer_block",
-    "train_your_block",
+    "train_your_gpt",
 ]

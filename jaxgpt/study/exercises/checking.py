@@ -32,7 +32,8 @@ class CheckResult:
         if self.not_written:
             return self.diagnosis
         if self.passed:
-            return f"PASS {self.name}: matches the reference on {len(self.cases)} cases ({'; '.join(self.cases)})"
+            cases = f"{len(self.cases)} case{'s' if len(self.cases) != 1 else ''}"
+            return f"PASS {self.name}: matches the reference on {cases} ({'; '.join(self.cases)})"
         return f"FAIL {self.name}, case '{self.cases[-1]}': {self.diagnosis}" + (
             f" Hint: {self.hint}" if self.hint else ""
         )
