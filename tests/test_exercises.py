@@ -14,6 +14,7 @@ from jaxgpt.study.exercises import (
     check_layer_norm,
     check_multi_head_attention,
     check_positional_encoding,
+    check_rotary_embedding,
     check_transformer_block,
 )
 
@@ -101,6 +102,7 @@ def transformer_block(x, params, n_head, post_ln=False):
         (check_multi_head_attention, ref.multi_head_attention),
         (check_layer_norm, ref.layer_norm),
         (check_positional_encoding, ref.sinusoidal_position_encoding),
+        (check_rotary_embedding, ref.rotary_embedding),
         (check_feed_forward, ref.feed_forward),
         (check_transformer_block, lambda x, params, n_head: ref.transformer_block(x, params, n_head, causal=True)),
     ],
@@ -224,6 +226,7 @@ def test_a_learner_changing_its_inputs_in_place_spoils_no_later_case():
         check_layer_norm,
         check_multi_head_attention,
         check_positional_encoding,
+        check_rotary_embedding,
         check_transformer_block,
     ],
 )

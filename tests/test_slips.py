@@ -16,6 +16,7 @@ from jaxgpt.study.exercises import (
     check_layer_norm,
     check_multi_head_attention,
     check_positional_encoding,
+    check_rotary_embedding,
     check_transformer_block,
 )
 
@@ -94,6 +95,19 @@ def positions(positions_T, n_embd, channel_index=False, swapped=False, halves=Fa
     return pe
 
 
+def rotary(x, positions_T, base=10000.0, adjacent=False, minus=False, frequency_exponent=2):
+    """RoPE written from the paper's pair rotation, one channel pair at a time."""
+    D = x.shape[-1]
+    out = np.empty_like(x)
+    for i in range(D // 2):
+        a, b = (2 * i, 2 * i + 1) if adjacent else (i, i + D // 2)
+        angle = np.asarray(positions_T)[:, None] / base ** (frequency_exponent * i / D)  # [T, 1]
+        sin = -np.sin(angle) if minus else np.sin(angle)
+        out[..., a : a + 1] = x[..., a : a + 1] * np.cos(angle) - x[..., b : b + 1] * sin
+        out[..., b : b + 1] = x[..., a : a + 1] * sin + x[..., b : b + 1] * np.cos(angle)
+    return out
+
+
 class FlaxBlock(nn.Module):  # GPT-2's block in Flax, the learner's way; `causal=False`: the mask never built
     n_head: int
     causal: bool = True
@@ -117,6 +131,7 @@ def test_the_learners_right_versions_pass():
     assert check_feed_forward(feed_forward, verbose=False)
     assert check_transformer_block(block, verbose=False)
     assert check_positional_encoding(positions, verbose=False)
+    assert check_rotary_embedding(rotary, verbose=False)
     assert check_block_module(FlaxBlock, verbose=False)
 
 
@@ -255,6 +270,27 @@ def test_the_learners_right_versions_pass():
             "[B, T, C], F = 4C",
             "the values differ",
             "help(check_feed_forward)",
+        ),
+        (
+            check_rotary_embedding,
+            lambda x, pos: rotary(x, pos, adjacent=True),  # the RoFormer paper's pairs (2i, 2i+1)
+            "positions 0..5, D = 8",
+            "adjacent channels (2i, 2i+1) are turned together",
+            "x2 = x[..., D/2:]",
+        ),
+        (
+            check_rotary_embedding,
+            lambda x, pos: rotary(x, pos, minus=True),
+            "positions 0..5, D = 8",
+            "each pair turns the wrong way",
+            "x1 cos a - x2 sin a",
+        ),
+        (
+            check_rotary_embedding,
+            lambda x, pos: rotary(x, pos, frequency_exponent=1),
+            "positions 0..5, D = 8",
+            "the frequencies use base^(-i/D)",
+            "np.arange(0, D, 2) / D",
         ),
         (
             check_block_module,

@@ -31,6 +31,7 @@ from jaxgpt.study.exercises.modules import (
     check_feed_forward_module,
     check_layer_norm_module,
 )
+from jaxgpt.study.exercises.rotary import check_rotary_embedding
 from jaxgpt.study.exercises.train_gpt import YourGPTRun, train_your_gpt
 from jaxgpt.study.exercises.whole_modules import (
     check_cross_attention_module,
@@ -57,6 +58,7 @@ __all__ = [
     "check_multi_head_attention",
     "check_positional_encoding",
     "check_post_ln_block_module",
+    "check_rotary_embedding",
     "check_sinusoidal_module",
     "check_transformer_block",
     "train_your_gpt",
