@@ -1,5 +1,6 @@
 """scripts/eval.py: a run's numbers from one checkpoint: whole-split losses, perplexity and bits
-per character or token (GPT), or exact-match accuracy greedy and beam (encoder-decoder)."""
+per character or token (GPT), or exact-match accuracy greedy and beam (encoder-decoder; greedy
+alone for a GPT trained on a seq2seq task)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,8 @@ def eval_main(argv: list[str]) -> int:
         print(json.dumps(result))
     elif "task" in result:
         print(f"{args.out_dir}, iteration {result['iter']}, task {result['task']}, {result['n']} held-out sources")
-        print(
-            f"exact match: greedy {100 * result['greedy']:.1f} %, beam {result['beam_size']} {100 * result['beam']:.1f} %"
-        )
+        beam = f", beam {result['beam_size']} {100 * result['beam']:.1f} %" if "beam" in result else ""
+        print(f"exact match: greedy {100 * result['greedy']:.1f} %{beam}")
     else:
         print(f"{args.out_dir}, iteration {result['iter']}: the whole splits, every {result['unit']} scored once")
         print(f"{'split':6s} {'loss':>8s} {'perplexity':>11s} {'bits/' + result['unit'][:4]:>10s} {'tokens':>10s}")

@@ -1,5 +1,5 @@
-"""Pictures for studying: attention heatmaps, one head or a grid of heads (loss curves: see
-`jaxgpt.training.logs.metrics_file`).
+"""Pictures for studying: attention heatmaps, one head or a grid of heads, and validation losses of
+several runs side by side (one run's curves: see `jaxgpt.training.logs.metrics_file`).
 
 Every function returns a matplotlib `Figure` (shown by a notebook when it is a cell's value) and
 writes a PNG when given a `path`. Figures are built without pyplot, so nothing depends on a
@@ -81,5 +81,29 @@ def plot_attention_heads(weights_HxTxS, queries=None, keys=None, title=None, col
             ax.set_axis_off()
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return save_png(fig, path) if path else fig
+
+
+def plot_val_losses(runs: dict[str, list[dict]], floor: float | None = None, path=None) -> Figure:
+    """The validation loss of each run (name -> its metrics.jsonl records) against the step; with a
+    `floor` (the least loss possible), a second panel shows each run's distance to it, on a log scale."""
+    fig = new_figure(figsize=(11 if floor is not None else 6, 4))
+    axes = fig.subplots(1, 2 if floor is not None else 1, squeeze=False)[0]
+    for name, records in runs.items():
+        evals = [r for r in records if "val_loss" in r]
+        steps, losses = [r["iter"] for r in evals], np.array([r["val_loss"] for r in evals])
+        axes[0].plot(steps, losses, "o-", label=name)
+        if floor is not None:
+            axes[1].semilogy(steps, losses - floor, "o-", label=name)
+    if floor is not None:
+        axes[0].axhline(floor, color="gray", ls="--", label=f"floor {floor:.4f}")
+        axes[1].set_ylabel("val loss - floor")
+        axes[1].set_title("distance to the floor", fontsize=9)
+    axes[0].set_ylabel("val loss")
+    for ax in axes:
+        ax.set_xlabel("iteration")
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     return save_png(fig, path) if path else fig

@@ -1,5 +1,6 @@
 """A run's numbers, computed afresh and deterministically (no sampling anywhere): each kind of run
-has its evaluator here (`evaluate_gpt`, `evaluate_seq2seq`, named by jaxgpt.training.kinds).
+has its evaluator here (`evaluate_gpt`, `evaluate_seq2seq`, `evaluate_gpt_seq2seq`, named by
+jaxgpt.training.kinds).
 
 A GPT run: the loss on a whole split, every token scored once: what a sample of `eval_iters` random
 batches estimates (20 batches of 12 x 64 tokens see about 1.4 % of tiny Shakespeare's
@@ -20,9 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgpt.data.packed_tasks import PackedTask
 from jaxgpt.data.sources import load_dataset
 from jaxgpt.data.tasks import BOS, EOS, TASKS, Seq2SeqTask, TaskSampler
 from jaxgpt.data.tokenizer import CharTokenizer, tokenizer_from_dict
+from jaxgpt.decoding.after_prompt import greedy_after_prompt
 from jaxgpt.decoding.seq2seq import beam_search, greedy_decode
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
@@ -82,6 +85,18 @@ def exact_match(model: Transformer, params, task: Seq2SeqTask, n: int = 500, see
     return accuracy, list(zip(sources, targets, outputs))
 
 
+def packed_exact_match(model, params, task: Seq2SeqTask, n: int = 500, seed: int = 0):
+    """`exact_match` of a GPT trained on `task` packed (`jaxgpt.data.packed_tasks`): the same `n`
+    held-out sources, each continued greedily after its separator."""
+    packed = PackedTask(task)
+    sources, targets = zip(*TaskSampler(task, seed, split="val").examples(n))
+    prompts_NxP, starts_N = zip(*(packed.prompt(s) for s in sources))
+    decoded_NxT = greedy_after_prompt(model, params, np.stack(prompts_NxP), np.array(starts_N), n_new=task.tgt_len)
+    outputs = [packed.decode_target(row) for row in np.asarray(decoded_NxT)]
+    accuracy = float(np.mean([o == t for o, t in zip(outputs, targets)]))
+    return accuracy, list(zip(sources, targets, outputs))
+
+
 def evaluate_gpt(model, params, meta: dict, batch_size: int = 64, data_file=None, **_) -> dict:
     """{iter, unit, train/val: {loss, perplexity, bits, tokens}} of a GPT run's checkpoint (`meta`
     its JSON) on the run's own data (or `data_file`, a copy of the text it was trained on): bits
@@ -110,3 +125,9 @@ def evaluate_seq2seq(model, params, meta: dict, n: int = 500, beam_size: int = 4
     greedy, _ = exact_match(model, params, task, n=n)
     beam, _ = exact_match(model, params, task, n=n, beam_size=beam_size)
     return {"iter": meta["iter"], "task": meta["task"], "n": n, "greedy": greedy, "beam": beam, "beam_size": beam_size}
+
+
+def evaluate_gpt_seq2seq(model, params, meta: dict, n: int = 500, **_) -> dict:
+    """{iter, task, n, greedy} exact match of a decoder-only seq2seq run's checkpoint."""
+    greedy, _ = packed_exact_match(model, params, TASKS[meta["task"]], n=n)
+    return {"iter": meta["iter"], "task": meta["task"], "n": n, "greedy": greedy}

@@ -10,13 +10,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from jaxgpt.data.packed_tasks import PackedTask
 from jaxgpt.data.tasks import TASKS
 from jaxgpt.data.tokenizer import tokenizer_from_dict
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPTConfig, TransformerConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.transformer import Transformer
-from jaxgpt.training.evaluate import evaluate_gpt, evaluate_seq2seq
+from jaxgpt.training.evaluate import evaluate_gpt, evaluate_gpt_seq2seq, evaluate_seq2seq
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,11 @@ def seq2seq_example_inputs(config: TransformerConfig, meta: dict) -> tuple:
     return TASKS[meta["task"]].example_inputs()
 
 
+def packed_example_inputs(config: GPTConfig, meta: dict) -> tuple:
+    """Zero ids [1, L] of the run's task, packed into one sequence."""
+    return PackedTask(TASKS[meta["task"]]).example_inputs()
+
+
 KINDS = {
     "gpt": RunKind("gpt", "a GPT run", "scripts/train.py", GPTConfig, GPT, gpt_example_inputs, evaluate_gpt),
     "seq2seq": RunKind(
@@ -57,6 +63,15 @@ KINDS = {
         Transformer,
         seq2seq_example_inputs,
         evaluate_seq2seq,
+    ),
+    "gpt-seq2seq": RunKind(
+        "gpt-seq2seq",
+        "a decoder-only (GPT) seq2seq run",
+        "jaxgpt.training.train_gpt_seq2seq.train_gpt_seq2seq",
+        GPTConfig,
+        GPT,
+        packed_example_inputs,
+        evaluate_gpt_seq2seq,
     ),
 }
 

@@ -7,7 +7,7 @@ import dataclasses
 
 from jaxgpt.data.tasks import PAD, TASKS, Seq2SeqTask, TaskSampler
 from jaxgpt.errors import InputError
-from jaxgpt.model.config import TransformerConfig
+from jaxgpt.model.config import GPTConfig, TransformerConfig
 from jaxgpt.model.transformer import Transformer
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.precision import resolve_dtype
@@ -21,7 +21,7 @@ from jaxgpt.training.trainer import Task, fit, open_run
 @dataclasses.dataclass
 class Seq2SeqResult:
     state: TrainState
-    model_config: TransformerConfig
+    model_config: TransformerConfig | GPTConfig  # GPTConfig: a decoder-only run (train_gpt_seq2seq)
     task: Seq2SeqTask
     best_val_loss: float
     last_losses: dict

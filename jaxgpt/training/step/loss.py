@@ -1,11 +1,14 @@
 """What training minimises: next-token cross-entropy for a GPT, and the label-smoothed,
-pad-masked cross-entropy of the encoder-decoder Transformer (Vaswani et al. 2017, section 5.4).
+pad-masked cross-entropy of the encoder-decoder Transformer (Vaswani et al. 2017, section 5.4), and
+the same loss for a GPT that reads source and target as one sequence (`jaxgpt.data.packed_tasks`).
 
 A trainer's loss is `loss(params, batch, dropout_key=None) -> scalar`; dropout is on exactly when
 a key is given. Parameters stay float32; with dtype bfloat16 or float16 they are cast for the
 computation and the gradient flows back to float32 through the cast."""
 
 from __future__ import annotations
+
+import math
 
 import jax.numpy as jnp
 
@@ -50,6 +53,15 @@ def label_smoothed_loss(logits_BxTxV, targets_BxT, epsilon=0.1, pad_id=0):
     return jnp.sum(per_token_BxT * real_BxT) / jnp.maximum(jnp.sum(real_BxT), 1)
 
 
+def smoothed_loss_floor(epsilon: float, vocab_size: int) -> float:
+    """The least `label_smoothed_loss` can be: the entropy of the smoothed target q, reached when the
+    model predicts q itself (cross-entropy H(q, p) = H(q) + KL(q || p) >= H(q)). q gives the right
+    token 1 - eps + eps / V and each of the other V - 1 tokens eps / V; pads are not averaged in,
+    so every scored token has the same floor and so has their mean."""
+    right, other = 1.0 - epsilon + epsilon / vocab_size, epsilon / vocab_size
+    return -(right * math.log(right) + (vocab_size - 1) * other * math.log(other)) if epsilon else 0.0
+
+
 def seq2seq_loss(model: Transformer, config: TrainConfig):
     """`loss(params, (src_BxS, tgt_in_BxT, tgt_out_BxT), dropout_key)`: teacher forcing, label
     smoothing, pads (the model's pad_id) masked."""
@@ -59,5 +71,19 @@ def seq2seq_loss(model: Transformer, config: TrainConfig):
         src_BxS, tgt_in_BxT, tgt_out_BxT = batch
         logits_BxTxV = model.apply({"params": cast_params(params, dtype)}, src_BxS, tgt_in_BxT, **_dropout(dropout_key))
         return label_smoothed_loss(logits_BxTxV, tgt_out_BxT, config.label_smoothing, model.config.pad_id)
+
+    return loss
+
+
+def packed_seq2seq_loss(model: GPT, config: TrainConfig, pad_id: int = 0):
+    """`loss(params, (x_BxL, y_BxL), dropout_key)` of a GPT on packed source-target sequences: y is
+    `pad_id` everywhere but the target, so `label_smoothed_loss` scores the target tokens alone,
+    exactly as `seq2seq_loss` scores the encoder-decoder's."""
+    dtype = DTYPES[resolve_dtype(config.dtype)]
+
+    def loss(params, batch, dropout_key=None):
+        x_BxL, y_BxL = batch
+        logits_BxLxV = model.apply({"params": cast_params(params, dtype)}, x_BxL, **_dropout(dropout_key))
+        return label_smoothed_loss(logits_BxLxV, y_BxL, config.label_smoothing, pad_id)
 
     return loss
