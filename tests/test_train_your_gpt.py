@@ -55,9 +55,10 @@ def test_a_right_gpt_learns_and_matches_jaxgpts_val_loss(right_run):
 
 
 def test_a_gpt_without_positions_does_not_match(text, right_run):
-    wrong = train_your_gpt(NoPositionsGPT, text, steps=40, **SIZES)
-    assert abs(wrong.val_loss - wrong.jaxgpt_val_loss) > 1e-3
-    assert wrong.jaxgpt_val_loss == pytest.approx(right_run.jaxgpt_val_loss, abs=1e-6)  # the same reference run
+    # jaxgpt's side is the same run for any learner's class (same sizes, batches, starting weights)
+    wrong = train_your_gpt(NoPositionsGPT, text, steps=40, compare=False, **SIZES)
+    assert wrong.jaxgpt_val_loss is None
+    assert abs(wrong.val_loss - right_run.jaxgpt_val_loss) > 1e-3
 
 
 def test_the_learners_gpt_writes_text_that_starts_with_the_prompt(right_run):
