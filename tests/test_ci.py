@@ -9,7 +9,13 @@ import tomllib
 from helpers import colab_pins
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TORCH_MODULES = {"torch", "transformers", "jaxgpt.benchmark.pytorch", "jaxgpt.benchmark.torch_gpt"}
+TORCH_MODULES = {
+    "torch",
+    "transformers",
+    "jaxgpt.benchmark.pytorch",
+    "jaxgpt.benchmark.torch_gpt",
+    "jaxgpt.benchmark.codealong_torch",
+}
 
 
 def listed(path: pathlib.Path) -> list[str]:

@@ -7,6 +7,7 @@ import pathlib
 import pytest
 
 from jaxgpt.cli.bench import bench_parser
+from jaxgpt.cli.codealong import codealong_parser
 from jaxgpt.cli.eval import eval_parser
 from jaxgpt.cli.explore import explore_parser
 from jaxgpt.cli.prepare import prepare_parser
@@ -30,6 +31,7 @@ PARSERS = {
     "eval.py": eval_parser,
     "explore.py": explore_parser,
     "bench.py": bench_parser,
+    "codealong_vs_torch.py": codealong_parser,
 }
 
 

@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(jaxgpt.__file__).parent
 # rooms, lowest first: a module may import its own room and the rooms below it
 FLOORS = {"foundation": 0, "model": 1, "data": 1, "decoding": 2, "training": 3, "benchmark": 4, "cli": 5}
 STUDY = "study"  # beside the floors: it may import any room up to training; only itself and the command lines import it
-FACADES = {"jaxgpt", "jaxgpt.study.exercises"}  # packages whose __init__ gathers a public API
+FACADES = {"jaxgpt", "jaxgpt.study.exercises", "jaxgpt.study.codealong"}  # packages whose __init__ gathers a public API
 MAX_LINES = 250
 # the NumPy twin of every module, one file a learner reads top to bottom beside them
 LONGER = {"jaxgpt.model.reference": 330}
