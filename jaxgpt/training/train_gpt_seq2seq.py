@@ -10,7 +10,6 @@ import dataclasses
 
 from jaxgpt.data.packed_tasks import PackedTask, PackedTaskSampler
 from jaxgpt.data.tasks import PAD, TASKS, Seq2SeqTask
-from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.training.config import TrainConfig
@@ -18,7 +17,7 @@ from jaxgpt.training.devices.precision import resolve_dtype
 from jaxgpt.training.devices.sharding import check_divisible
 from jaxgpt.training.evaluate import packed_exact_match
 from jaxgpt.training.step.loss import packed_seq2seq_loss
-from jaxgpt.training.train_seq2seq import Seq2SeqResult
+from jaxgpt.training.train_seq2seq import EVAL_SEED_OFFSETS, Seq2SeqResult, check_task_start
 from jaxgpt.training.trainer import Task, fit, open_run
 
 KIND = "gpt-seq2seq"
@@ -57,7 +56,7 @@ def packed_task(config: TrainConfig, gpt_config: GPTConfig, task: Seq2SeqTask, r
     }
 
     def eval_batches(split):  # the seeds of train_seq2seq's: the same examples, packed
-        sampler = PackedTaskSampler(packed, config.seed + {"train": 1, "val": 2}[split], split)
+        sampler = PackedTaskSampler(packed, config.seed + EVAL_SEED_OFFSETS[split], split)
         return [sampler.sample(config.batch_size) for _ in range(config.eval_iters)]
 
     model = GPT(gpt_config)
@@ -89,12 +88,7 @@ def train_gpt_seq2seq(
     4 blocks of width 64). A new run stops before writing anything if out_dir holds another run,
     unless `move_old_run` renames that folder first. With `exact_match_examples`, the trained
     model is scored greedily on that many held-out sources (`Seq2SeqResult.exact_match`)."""
-    if config.init_from not in ("scratch", "resume"):
-        raise InputError(
-            f"init_from={config.init_from!r}: the decoder-only seq2seq trainer starts from scratch or resume"
-        )
-    if config.init_from == "scratch" and task_name not in TASKS:
-        raise InputError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
+    check_task_start(config, task_name, "decoder-only seq2seq")
     config = dataclasses.replace(config, dtype=resolve_dtype(config.dtype))  # config.json names the one used
     with open_run(config, KIND, move_old_run) as (run, mesh, restored):
         check_divisible(config.batch_size, mesh)

@@ -17,6 +17,17 @@ from jaxgpt.training.step.loss import seq2seq_loss
 from jaxgpt.training.step.state import TrainState
 from jaxgpt.training.trainer import Task, fit, open_run
 
+# each split's evaluation batches come from config.seed + this: the decoder-only trainer uses the same
+EVAL_SEED_OFFSETS = {"train": 1, "val": 2}
+
+
+def check_task_start(config: TrainConfig, task_name: str, trainer: str) -> None:
+    """InputError unless `config` starts from scratch on a known task, or resumes."""
+    if config.init_from not in ("scratch", "resume"):
+        raise InputError(f"init_from={config.init_from!r}: the {trainer} trainer starts from scratch or resume")
+    if config.init_from == "scratch" and task_name not in TASKS:
+        raise InputError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
+
 
 @dataclasses.dataclass
 class Seq2SeqResult:
@@ -56,7 +67,7 @@ def translation_task(config: TrainConfig, model_config: TransformerConfig, task:
     }
 
     def eval_batches(split):  # the same batches at every evaluation, from their own seeded stream
-        sampler = TaskSampler(task, config.seed + {"train": 1, "val": 2}[split], split)
+        sampler = TaskSampler(task, config.seed + EVAL_SEED_OFFSETS[split], split)
         return [sampler.sample(config.batch_size) for _ in range(config.eval_iters)]
 
     model = Transformer(model_config)
@@ -89,10 +100,7 @@ def train_seq2seq(
     stops before writing anything if out_dir holds another run, unless `move_old_run` renames
     that folder first. With `exact_match_examples`, the trained model is scored on that many
     held-out sources (`Seq2SeqResult.exact_match`, and the run's logs)."""
-    if config.init_from not in ("scratch", "resume"):
-        raise InputError(f"init_from={config.init_from!r}: the seq2seq trainer starts from scratch or resume")
-    if config.init_from == "scratch" and task_name not in TASKS:
-        raise InputError(f"unknown task {task_name!r}: known tasks are {', '.join(TASKS)}")
+    check_task_start(config, task_name, "seq2seq")
     config = dataclasses.replace(config, dtype=resolve_dtype(config.dtype))  # config.json names the one used
     with open_run(config, "seq2seq", move_old_run) as (run, mesh, restored):
         check_divisible(config.batch_size, mesh)
