@@ -7,44 +7,56 @@ architecture, each folder a room whose imports only go down:
   training/  losses, optimizer, train state and step, the loop, checkpoints, data, devices
   study/     exercises, the shape tracer, attention figures (nothing else imports them)
   cli/, benchmark/  the command lines of scripts/*.py and their timing
+
+`import jaxgpt` itself imports nothing heavy: each name below is imported on first use
+(`jaxgpt.GPT`, `from jaxgpt import GPT`), so a script can restart itself (cli/allocator.py)
+before JAX and Flax are loaded, and loads them once.
 """
 
-from jaxgpt.decoding.generate import generate
-from jaxgpt.decoding.seq2seq import beam_search, greedy_decode
-from jaxgpt.model import reference
-from jaxgpt.model.attention import MultiHeadAttention, attention, attention_weights, causal_mask, padding_mask
-from jaxgpt.model.block import TransformerBlock
-from jaxgpt.model.config import GPT_PRESETS, TRANSFORMER_PRESETS, GPTConfig, TransformerConfig
-from jaxgpt.model.feedforward import FeedForward
-from jaxgpt.model.gpt import GPT
-from jaxgpt.model.layernorm import LayerNorm
-from jaxgpt.model.params import count_params
-from jaxgpt.model.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
-from jaxgpt.model.transformer import Transformer
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "GPT",
-    "GPTConfig",
-    "GPT_PRESETS",
-    "FeedForward",
-    "LayerNorm",
-    "LearnedPositionalEmbedding",
-    "MultiHeadAttention",
-    "RotaryEmbedding",
-    "SinusoidalPositionalEncoding",
-    "TRANSFORMER_PRESETS",
-    "Transformer",
-    "TransformerBlock",
-    "TransformerConfig",
-    "attention",
-    "attention_weights",
-    "beam_search",
-    "causal_mask",
-    "count_params",
-    "generate",
-    "greedy_decode",
-    "padding_mask",
-    "reference",
-]
+# each public name -> the module that defines it
+_WHERE = {
+    "generate": "jaxgpt.decoding.generate",
+    "beam_search": "jaxgpt.decoding.seq2seq",
+    "greedy_decode": "jaxgpt.decoding.seq2seq",
+    "MultiHeadAttention": "jaxgpt.model.attention",
+    "attention": "jaxgpt.model.attention",
+    "attention_weights": "jaxgpt.model.attention",
+    "causal_mask": "jaxgpt.model.attention",
+    "padding_mask": "jaxgpt.model.attention",
+    "TransformerBlock": "jaxgpt.model.block",
+    "GPT_PRESETS": "jaxgpt.model.config",
+    "TRANSFORMER_PRESETS": "jaxgpt.model.config",
+    "GPTConfig": "jaxgpt.model.config",
+    "TransformerConfig": "jaxgpt.model.config",
+    "FeedForward": "jaxgpt.model.feedforward",
+    "GPT": "jaxgpt.model.gpt",
+    "LayerNorm": "jaxgpt.model.layernorm",
+    "count_params": "jaxgpt.model.params",
+    "LearnedPositionalEmbedding": "jaxgpt.model.positional",
+    "RotaryEmbedding": "jaxgpt.model.positional",
+    "SinusoidalPositionalEncoding": "jaxgpt.model.positional",
+    "Transformer": "jaxgpt.model.transformer",
+}
+_MODULES = {"reference": "jaxgpt.model.reference"}  # whole modules: jaxgpt.reference.attention(...)
+
+__all__ = sorted([*_WHERE, *_MODULES])
+
+
+def __getattr__(name: str):
+    """Import a public name on first use and keep it (module attributes, PEP 562)."""
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    else:
+        raise AttributeError(f"module 'jaxgpt' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -8,9 +8,10 @@ import os
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 from jaxgpt.cli.allocator import restart_with_fast_allocator  # noqa: E402 - after the memory setting
-from jaxgpt.cli.bench import bench_main  # noqa: E402
-from jaxgpt.cli.run import run  # noqa: E402
 
 if __name__ == "__main__":
-    restart_with_fast_allocator()  # time what users get: every script runs with it
+    restart_with_fast_allocator()  # time what users get: every script runs with it (first: see train.py)
+    from jaxgpt.cli.bench import bench_main
+    from jaxgpt.cli.run import run
+
     run(bench_main)

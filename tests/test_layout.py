@@ -8,6 +8,8 @@ decoding."""
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 import jaxgpt
 
@@ -76,8 +78,23 @@ def test_imports_only_go_down():
 
 
 def test_the_public_api_imports_only_the_model_and_decoding():
-    rooms = {room(target) for target in imported_modules(PACKAGE / "__init__.py")}
-    assert rooms == {"model", "decoding"}
+    homes = [*jaxgpt._WHERE.values(), *jaxgpt._MODULES.values()]  # imported on first use
+    assert {room(home) for home in homes} == {"model", "decoding"}
+    for name, home in jaxgpt._WHERE.items():
+        value = getattr(jaxgpt, name)
+        assert getattr(value, "__module__", home) == home, name  # classes and functions (presets are data)
+
+
+def test_importing_jaxgpt_or_the_allocator_imports_no_jax():
+    """The scripts restart themselves (cli/allocator.py) before anything heavy is loaded: `import
+    jaxgpt` and the allocator module must not import JAX, Flax or NumPy; a public name still works."""
+    code = (
+        "import sys, jaxgpt, jaxgpt.cli.allocator; "
+        "print(sorted(m for m in ('jax', 'flax', 'numpy', 'optax') if m in sys.modules)); "
+        "from jaxgpt import GPT; print(GPT.__name__, 'jax' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "GPT True"]
 
 
 def test_no_module_holds_two_concepts():
