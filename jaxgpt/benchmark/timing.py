@@ -20,7 +20,7 @@ from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.model.params import count_params
 from jaxgpt.training.config import TrainConfig
-from jaxgpt.training.devices.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops
+from jaxgpt.training.devices.mfu import flops_per_token, measure_peak_flops, mesh_peak_flops, shown_mfu
 from jaxgpt.training.devices.precision import resolve_dtype
 from jaxgpt.training.devices.sharding import data_mesh, shard_batch, shard_state
 from jaxgpt.training.logs.metrics_file import MetricsLog
@@ -78,7 +78,11 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
     n_params = count_params(state.params)
     tokens_per_sec = A * B * T / seconds
     achieved = tokens_per_sec * flops_per_token(n_params, model_config.n_layer, model_config.n_embd, T)
-    result = {"ms_per_iter": 1000 * seconds, "tokens_per_sec": tokens_per_sec, "mfu": achieved / mesh_peak_flops(mesh)}
+    result = {
+        "ms_per_iter": 1000 * seconds,
+        "tokens_per_sec": tokens_per_sec,
+        "mfu": shown_mfu(achieved, mesh_peak_flops(mesh)),
+    }
     if jax.default_backend() == "gpu":  # also against the card's own bf16 matmul speed, measured now
         measured = measure_peak_flops(dtype=jax.numpy.bfloat16, size=8192, repeats=20)
         result |= {"measured_peak": measured, "mfu_measured": achieved / mesh_peak_flops(mesh, given=measured)}
@@ -119,6 +123,7 @@ def time_training_loop(model_config: GPTConfig, train_config: TrainConfig, iters
         with contextlib.redirect_stdout(evaluations):
             files = RunFiles(None, Writers([log]))
             TrainingLoop(config, task, state, optimizer, schedule, mesh, files, None, 1.0, progress=False).run()
+            files.writers.close()  # every record written
         for line in evaluations.getvalue().splitlines():
             if line.startswith("profile "):
                 print(line)

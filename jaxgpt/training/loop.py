@@ -12,16 +12,16 @@ import time
 
 import jax
 import optax
-from tqdm import tqdm  # plain text bars: also in notebooks, without ipywidgets
 
 from jaxgpt.errors import TrainingError
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.distributed import is_main_process
-from jaxgpt.training.devices.mfu import mesh_peak_flops
+from jaxgpt.training.devices.mfu import MfuMeter
 from jaxgpt.training.devices.prefetch import Prefetcher
 from jaxgpt.training.devices.profiling import StepProfiler
 from jaxgpt.training.devices.sharding import shard_batch
 from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
+from jaxgpt.training.logs.progress import ProgressBar
 from jaxgpt.training.run.checkpoint import Restored
 from jaxgpt.training.run.start import RunFiles
 from jaxgpt.training.step.state import TrainState, all_finite
@@ -58,14 +58,15 @@ class TrainingLoop:
         flops_per_iter: float,
         progress: bool = True,
     ):
-        self.config, self.task, self.state, self.mesh, self.schedule = config, task, state, mesh, schedule
+        self.config, self.task, self.state, self.mesh = config, task, state, mesh
+        self.schedule = jax.jit(schedule)  # one compilation, not one per operation of optax's formula
         shardings = jax.tree.map(lambda a: a.sharding, state)
         self.train_step = make_train_step(task.loss, optimizer, config, shardings, mesh, schedule)
         self.eval_step = make_eval_step(task.loss)
         self.main = is_main_process()  # only process 0 prints and writes logs; all take part in checkpoints
         self.checkpoints = files.checkpoints if files is not None else None
         self.writers = files.writers if files is not None else None
-        self.peak_flops = mesh_peak_flops(mesh, given=config.peak_flops)
+        self.mfu = MfuMeter(mesh, given=config.peak_flops)
         self.flops_per_iter = flops_per_iter
         self.best_val_loss = math.inf if restored is None else restored.meta["best_val_loss"]
         self.last_losses = restored_losses(restored)
@@ -76,13 +77,7 @@ class TrainingLoop:
         self.eval_sets = {}  # each split's evaluation batches on the mesh, made once: every evaluation uses them
         self.logged = None  # (step, metrics) of a step to log, read once the step after it is queued
         self.clock_start, self.clock_step, self.train_seconds = time.perf_counter(), self.step, 0.0
-        self.bar = tqdm(
-            total=config.max_iters,
-            initial=self.step,
-            disable=not (progress and self.main),
-            unit="it",
-            dynamic_ncols=True,
-        )
+        self.bar = ProgressBar(config.max_iters, self.step, enabled=progress and self.main)
 
     def run(self) -> tuple[TrainState, float, dict | None]:
         config = self.config  # returns (final state, best validation loss, last evaluation's losses)
@@ -111,6 +106,8 @@ class TrainingLoop:
         finally:
             profiler.close()  # a trace cut short (Ctrl-C, an error) is still written
         self.summarise()
+        if self.writers:  # loss.png drawn on the writers' thread while the task writes its closing report
+            self.writers.flush()
         if self.checkpoints is not None:
             self.checkpoints.wait()
             self.checkpoints.close()
@@ -152,7 +149,7 @@ class TrainingLoop:
         self.log_queued_step()
         if self.step % self.config.log_interval == 0 or self.step == self.config.max_iters:
             self.logged = (self.step, metrics)
-        self.bar.update(self.step - self.bar.n)
+        self.bar.reach(self.step)
 
     def log_queued_step(self) -> None:
         """Log the step in `logged`: reading its loss waits for that step alone, while the next one
@@ -160,6 +157,7 @@ class TrainingLoop:
         if self.logged is None:
             return
         (step, metrics), self.logged = self.logged, None
+        metrics = jax.device_get(metrics)  # the step's scalars in one transfer
         loss = float(metrics["loss"])
         if not math.isfinite(loss):
             self.stop_on(loss, "the training loss", step)
@@ -174,22 +172,13 @@ class TrainingLoop:
             "param_norm": float(metrics["param_norm"]),
             "ms_per_iter": 1000 * seconds_per_iter,
             "tokens_per_sec": self.task.tokens_per_iter / seconds_per_iter,
-            "mfu": self.flops_per_iter / seconds_per_iter / self.peak_flops,
+            "mfu": self.mfu(self.flops_per_iter / seconds_per_iter),
         }
         if "loss_scale" in metrics:  # float16 runs only
             scalars["loss_scale"] = float(metrics["loss_scale"])
         if self.writers:
-            self.writers.record(step, scalars)
-        scale = {} if "loss_scale" not in scalars else {"scale": f"{scalars['loss_scale']:g}"}
-        self.bar.set_postfix(
-            loss=f"{loss:.4f}",
-            gnorm=f"{scalars['grad_norm']:.3g}",
-            lr=f"{scalars['lr']:.2e}",
-            tok_s=f"{scalars['tokens_per_sec']:,.0f}",
-            mfu=f"{100 * scalars['mfu']:.1f}%",
-            **scale,
-            refresh=False,
-        )
+            self.writers.record(step, scalars)  # written on the writers' own thread
+        self.bar.show(scalars, now, last=step == self.config.max_iters)
 
     def save(self) -> None:
         if not bool(all_finite(self.state.params)):

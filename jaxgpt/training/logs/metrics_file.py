@@ -34,33 +34,48 @@ class MetricsLog:
         self.out_dir = pathlib.Path(out_dir)
         self.path = self.out_dir / "metrics.jsonl"
         self.plot_every = plot_every  # seconds: drawing takes ~0.3 s, too long to repeat every few steps
-        # the first drawing waits `plot_every` seconds too (or the end): the curve of one
-        # evaluation is a dot, not worth matplotlib's start-up before training's first step
+        # the first drawing waits `plot_every` seconds too (or a flush): the curve of one
+        # evaluation is a dot, not worth matplotlib's start-up beside training's first steps
         self._plotted_at = time.monotonic()
+        self._file = None  # opened at the first record, kept open: a line costs a write, not an open
+        self._drawn = True  # loss.png shows every record so far
         if resumed_at is not None:
             self.keep_until(resumed_at)
 
-    def _append(self, record: dict) -> None:
-        with reported_os_errors(f"write {self.path}", _RESUME), self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
     def record(self, step: int, scalars: dict) -> None:
-        """One line {"iter": step, **scalars}; after an evaluation, the curves are redrawn (at most
-        every `plot_every` seconds)."""
+        """One line {"iter": step, **scalars}, written through to the file (a crash loses none);
+        after an evaluation, the curves are redrawn (at most every `plot_every` seconds)."""
         self._append({"iter": step, **scalars})
+        self._drawn = False
         if "val_loss" in scalars and time.monotonic() - self._plotted_at >= self.plot_every:
             self.plot()
+
+    def _append(self, record: dict) -> None:
+        with reported_os_errors(f"write {self.path}", _RESUME):
+            if self._file is None:
+                self._file = self.path.open("a")
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
 
     def text(self, step: int, name: str, text: str) -> None:
         """Texts (a closing sample) are for TensorBoard and W&B; metrics.jsonl holds numbers."""
 
+    def flush(self) -> None:
+        """Redraw loss.png if records came since it was drawn (every line is in the file already)."""
+        if not self._drawn:
+            self.plot()
+
     def close(self) -> None:
-        self.plot()
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def plot(self) -> None:
         with reported_os_errors(f"write {self.out_dir / 'loss.png'}", _RESUME):
             plot_losses(self.records(), self.out_dir / "loss.png")
         self._plotted_at = time.monotonic()
+        self._drawn = True
 
     def records(self) -> list[dict]:
         if not self.path.exists():

@@ -29,20 +29,20 @@ TAGS = {
 }
 
 
-def summary_writer_class():
-    """tensorboardX's SummaryWriter, imported without PyTorch: where torch is installed (Colab,
-    Kaggle, a machine with the test extras) tensorboardX imports it only to accept torch tensors,
-    which jaxgpt never logs, and that import costs ~2 s at the start of every run."""
+def import_tensorboardx():
+    """tensorboardX's modules, imported without PyTorch: where torch is installed (Colab, Kaggle,
+    a machine with the test extras) tensorboardX imports it only to accept torch tensors, which
+    jaxgpt never logs, and that import costs ~2 s at the start of every run."""
     if "torch" in sys.modules:  # imported already: nothing to save
-        from tensorboardX import SummaryWriter
+        import tensorboardX.summary
 
-        return SummaryWriter
+        return tensorboardX
     sys.modules["torch"] = None  # `import torch` raises ImportError, and tensorboardX goes on without it
     try:
-        from tensorboardX import SummaryWriter
+        import tensorboardX.summary
     finally:
         del sys.modules["torch"]
-    return SummaryWriter
+    return tensorboardX
 
 
 def tagged_scalars(scalars: dict) -> dict:
@@ -64,23 +64,32 @@ class TensorBoardWriter:
 
     def _open(self):
         if self._writer is None:
-            SummaryWriter = summary_writer_class()
+            tensorboardx = import_tensorboardx()
 
             # a suffix of its own, in the order of opening: two writers opened within one second must
             # neither share a file name nor be read in the wrong order (TensorBoard reads files by name)
             suffix = f".{time.time_ns()}"
-            self._writer = SummaryWriter(
+            self._writer = tensorboardx.SummaryWriter(
                 str(self.path), purge_step=self.purge_step, flush_secs=10, filename_suffix=suffix
             )
         return self._writer
 
     def record(self, step: int, scalars: dict) -> None:
+        """The scalars of a step as one event (one value per tag), not an event per scalar."""
         with reported_os_errors(f"write {self.path}", "fix the folder and resume with --init_from resume"):
-            for tag, value in tagged_scalars(scalars).items():
-                self._open().add_scalar(tag, value, step)
+            writer, summary = self._open(), import_tensorboardx().summary
+            values = [
+                value for tag, number in tagged_scalars(scalars).items() for value in summary.scalar(tag, number).value
+            ]
+            if values:
+                writer._get_file_writer().add_summary(summary.Summary(value=values), step)
 
     def text(self, step: int, name: str, text: str) -> None:
         self._open().add_text(name, text, step)
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
 
     def close(self) -> None:
         """Write out the buffered events (a resumed run that logged nothing still writes its purge marker)."""

@@ -29,6 +29,9 @@ class WandbWriter:
     def text(self, step: int, name: str, text: str) -> None:
         self.run.log({name: self._html(f"<pre>{html.escape(text)}</pre>")}, step=step)
 
+    def flush(self) -> None:
+        """W&B's own process sends what is logged as it comes."""
+
     def close(self) -> None:
         if self.run is not None:
             self.run.finish()

@@ -1,8 +1,9 @@
-"""The writers a run logs through, in one table. A writer has three methods:
+"""The writers a run logs through, in one table. A writer has four methods:
 
     record(step, scalars)   numbers at a step: {"loss": ..., "lr": ...} or {"val_loss": ...}
     text(step, name, text)  a text at a step (the closing sample)
-    close()                 write out what is buffered (redraw loss.png, flush the events)
+    flush()                 training paused or ended: write out what is buffered, redraw loss.png
+    close()                 the same, and release the files
 
 and a constructor that takes the run folder and the step a resumed run restored (its later records
 are dropped: those steps are trained again). `WRITERS` lists each with the files it keeps in the
@@ -14,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import pathlib
+import queue
+import threading
 from typing import Callable
 
 from jaxgpt.errors import InputError
@@ -69,22 +72,56 @@ def check_writers(config: TrainConfig) -> None:
 
 
 class Writers:
-    """The writers a run wants, written to together."""
+    """The writers a run wants, written to together on a thread of their own: a logged step costs
+    the training loop one queue entry, while metrics.jsonl, TensorBoard and W&B are written beside
+    it. One thread takes the calls first in, first out, so every writer sees them in order.
+    `close()` waits until all is written; fit() calls it however training ends (its end, an error,
+    Ctrl-C), so nothing logged is lost. A writer's error (a full disk) is raised in the caller's
+    thread, at its next call or at `close()`."""
 
     def __init__(self, writers: list):
         self.writers = writers
+        self._calls = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="jaxgpt-writers", daemon=True)
+        self._thread.start()
 
     def record(self, step: int, scalars: dict) -> None:
-        for writer in self.writers:
-            writer.record(step, scalars)
+        self._call("record", step, scalars)
 
     def text(self, step: int, name: str, text: str) -> None:
-        for writer in self.writers:
-            writer.text(step, name, text)
+        self._call("text", step, name, text)
+
+    def flush(self) -> None:
+        """Ask for what is buffered to be written out and loss.png redrawn, without waiting."""
+        self._call("flush")
 
     def close(self) -> None:
-        for writer in self.writers:
-            writer.close()
+        """Write out every call made so far, close the writers, and wait until they are done."""
+        if self._thread.is_alive():
+            self._calls.put(("close",))
+            self._thread.join()
+        self._raise_error()
+
+    def _call(self, method: str, *args) -> None:
+        self._raise_error()
+        self._calls.put((method, *args))
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _write(self) -> None:
+        while True:
+            method, *args = self._calls.get()
+            for writer in self.writers:
+                try:
+                    getattr(writer, method)(*args)
+                except BaseException as error:  # handed to the training loop's thread
+                    self._error = self._error or error
+            if method == "close":
+                return
 
 
 def open_writers(out_dir, config: TrainConfig, run_config: dict, resumed_at: int | None = None) -> Writers:
