@@ -29,9 +29,12 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettemp
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
-# the scripts restart themselves once with glibc's malloc tuned (jaxgpt/cli/allocator.py), which
-# imports JAX twice: the suite's scripts start tuned already (test_allocator.py tests the restart)
-from jaxgpt.cli.allocator import GLIBC_TUNED  # noqa: E402 - after XLA_FLAGS: it imports jax
+# jaxgpt's cache folder (downloads, this CPU's timed peak FLOP/s) is the suite's own, never the user's
+os.environ["JAXGPT_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "jaxgpt-test-cache")
+
+# the scripts restart themselves once with glibc's malloc tuned (jaxgpt/cli/allocator.py), a second
+# interpreter start: the suite's scripts start tuned already (test_allocator.py tests the restart)
+from jaxgpt.cli.allocator import GLIBC_TUNED  # noqa: E402
 
 os.environ.setdefault("GLIBC_TUNABLES", GLIBC_TUNED)
 
