@@ -17,6 +17,9 @@ import os
 import pathlib
 import platform
 import sys
+import time
+
+from jaxgpt.training.startup import STARTED_AT  # a constant: the training package imports nothing heavy
 
 CHOICES = ("glibc-tuned", "tcmalloc", "system")
 # 4 GiB - 1, the largest value: malloc never maps a buffer on its own nor trims the heap
@@ -87,6 +90,7 @@ def restart_with_fast_allocator() -> None:
     """Replace this process by the same command with the allocator JAXGPT_ALLOCATOR chooses, if
     that is possible and not done yet. Call it first thing in a script's main block, never inside
     a library call."""
+    os.environ.setdefault(STARTED_AT, repr(time.time()))  # the run's start-up counts from here, restart included
     environment = restart_environment(os.environ)
     # only a script can be run again as it was started (`python -c` and the REPL cannot)
     if environment is not None and pathlib.Path(sys.argv[0]).is_file():

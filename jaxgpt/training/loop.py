@@ -24,6 +24,7 @@ from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
 from jaxgpt.training.logs.progress import ProgressBar
 from jaxgpt.training.run.checkpoint import Restored
 from jaxgpt.training.run.start import RunFiles
+from jaxgpt.training.startup import StartupClock
 from jaxgpt.training.step.state import TrainState, all_finite
 from jaxgpt.training.step.train_step import estimate_loss, make_eval_step, make_train_step
 
@@ -57,6 +58,7 @@ class TrainingLoop:
         restored: Restored | None,
         flops_per_iter: float,
         progress: bool = True,
+        clock: StartupClock | None = None,
     ):
         self.config, self.task, self.state, self.mesh = config, task, state, mesh
         self.schedule = jax.jit(schedule)  # one compilation, not one per operation of optax's formula
@@ -67,6 +69,7 @@ class TrainingLoop:
         self.checkpoints = files.checkpoints if files is not None else None
         self.writers = files.writers if files is not None else None
         self.mfu = MfuMeter(mesh, given=config.peak_flops)
+        self.clock = clock if self.main and not config.eval_only else None  # says the start-up once, at step 1
         self.flops_per_iter = flops_per_iter
         self.best_val_loss = math.inf if restored is None else restored.meta["best_val_loss"]
         self.last_losses = restored_losses(restored)
@@ -140,11 +143,18 @@ class TrainingLoop:
         if self.checkpoints is not None and self.step > 0 and self.step != self.saved_step and wanted:
             self.save()
         self.clock_start, self.clock_step = time.perf_counter(), self.step  # evaluation time is not training time
+        if self.clock is not None:
+            self.clock.mark("first evaluation")
 
     def train_one_step(self) -> None:
         """Queue one step on the devices, then log the step before it (see `log_queued_step`)."""
         self.state, metrics = self.train_step(self.state, *self.batches.next())  # runs while the host goes on
         self.step += 1
+        if self.clock is not None:  # the run's first step: wait for it once, to say when it was done
+            jax.block_until_ready(metrics)
+            self.clock.mark("first step")
+            self.bar.write(self.clock.line())
+            self.clock = None
         self.losses = None
         self.log_queued_step()
         if self.step % self.config.log_interval == 0 or self.step == self.config.max_iters:

@@ -19,6 +19,7 @@ from jaxgpt.training.run.checkpoint import Restored
 from jaxgpt.training.run.folder import RunDir
 from jaxgpt.training.run.restore import abstract_state
 from jaxgpt.training.run.start import start_run
+from jaxgpt.training.startup import StartupClock
 from jaxgpt.training.step.optimizer import check_optimizer_fits, learning_rate_schedule, make_optimizer
 from jaxgpt.training.step.state import TrainState, init_train_state, with_loss_scale
 
@@ -84,6 +85,7 @@ def fit(
     """Train `task` as `config` says, on `mesh`, into `run`'s folder: from the `restored`
     checkpoint (resuming), from `params` (pretrained weights) or from fresh weights. The schedule
     and the optimizer are made here, once, and handed to the loop."""
+    clock = StartupClock()
     schedule = learning_rate_schedule(config)
     optimizer = make_optimizer(config, schedule)
     if restored is not None:
@@ -96,6 +98,7 @@ def fit(
             task.model, optimizer, config.seed, task.example_inputs, params, config.dropout_rng, config.dtype
         )
         state = shard_state(fresh, mesh)
+    clock.mark("initialisation")
     files = start_run(run, config, task.run_config, move_old_run, echo, restored)
     writers = files.writers if files is not None else None
     try:
@@ -106,7 +109,9 @@ def fit(
             f"{mesh.size} device(s), computing in {config.dtype}"
         )
         flops_per_iter = task.flops_per_token(n_params) * task.tokens_per_iter
-        loop = TrainingLoop(config, task, state, optimizer, schedule, mesh, files, restored, flops_per_iter, progress)
+        loop = TrainingLoop(
+            config, task, state, optimizer, schedule, mesh, files, restored, flops_per_iter, progress, clock
+        )
         fitted = Fitted(*loop.run())
         if task.closing_report is not None and not config.eval_only:
             fitted.report = scalars, texts = task.closing_report(fitted.state.params)
