@@ -83,27 +83,39 @@ def generate(model, params, prompt, max_new_tokens, *, rng, temperature=1.0, top
     prompt_BxT0 = jnp.asarray(prompt)
     if prompt_BxT0.ndim != 2 or prompt_BxT0.shape[1] < 1 or not jnp.issubdtype(prompt_BxT0.dtype, jnp.integer):
         raise InputError(f"prompt must be integer token ids of shape (batch, length >= 1), got {prompt_BxT0.shape}")
+    settings = _settings(model, max_new_tokens, temperature, top_k, top_p, use_cache)
+    return _generate(model, params, prompt_BxT0.astype(jnp.int32), rng, **settings)
+
+
+def lower_generate(model, params, prompt_shape, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None):
+    """`generate`'s program for `params` (arrays, or their jax.ShapeDtypeStruct) and a prompt of
+    `prompt_shape`, lowered: compile it ahead (e.g. on another thread, while training runs) and
+    the `generate` call with those shapes and settings finds it compiled."""
+    settings = _settings(model, max_new_tokens, temperature, top_k, top_p, use_cache=True)
+    prompt = jax.ShapeDtypeStruct(prompt_shape, jnp.int32)
+    return _generate.lower(model, params, prompt, jax.eval_shape(jax.random.key, 0), **settings)
+
+
+def _settings(model, max_new_tokens, temperature, top_k, top_p, use_cache) -> dict:
+    """The static arguments of the compiled sampler, checked."""
     check_sampling(max_new_tokens, temperature, top_k, top_p)
     if top_k is not None and top_k >= model.config.vocab_size:
         top_k = None  # as nanoGPT: top_k=200 on 65 characters keeps all
-    return _generate(
-        model,
-        params,
-        prompt_BxT0.astype(jnp.int32),
-        rng,
-        max_new_tokens=max_new_tokens,
-        temperature=float(temperature),
-        top_k=top_k,
-        top_p=top_p,
-        use_cache=use_cache,
+    return dict(
+        max_new_tokens=max_new_tokens, temperature=float(temperature), top_k=top_k, top_p=top_p, use_cache=use_cache
     )
 
 
+MIN_CACHE_LENGTH = 64  # shorter caches save too little reading to pay for compiling their loop
+
+
 def cache_lengths(block_size):
-    """The lengths the KV cache grows through while generating: block_size / 8, / 4, / 2, block_size.
+    """The lengths the KV cache grows through while generating: block_size / 8, / 4, / 2, block_size,
+    none shorter than MIN_CACHE_LENGTH (block_size 64: one length; 1024: 128, 256, 512, 1024).
 
     Each length is one more compiled loop; the shorter caches make the early steps read less."""
-    return sorted({-(-block_size // 2**i) for i in range(4)})  # rounded up
+    lengths = {-(-block_size // 2**i) for i in range(4)}  # rounded up
+    return sorted({length for length in lengths if length >= MIN_CACHE_LENGTH} or {block_size})
 
 
 def resize_cache(cache, length):
