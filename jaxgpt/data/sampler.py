@@ -23,6 +23,13 @@ class SeededSampler:
     def state(self, value: dict) -> None:
         self.rng.bit_generator.state = value
 
+    def peek(self, *batch_shape: int):
+        """The batch `sample(*batch_shape)` would draw next, left undrawn: the next sample is the same."""
+        kept = self.state
+        batch = self.sample(*batch_shape)
+        self.state = kept
+        return batch
+
 
 class BatchSampler(SeededSampler):
     """Random windows of a token array: inputs x [..., T] and targets y = x shifted by one."""

@@ -80,6 +80,13 @@ class TrainConfig:
         0.0, "FLOP/s per device that MFU divides by; 0: the device table (GPU, TPU) or measured (CPU)"
     )
     dropout_rng: str = setting("threefry2x32", "JAX's random generator for dropout masks", DROPOUT_RNGS)
+    compile_ahead: str = setting(
+        "auto",
+        "compile the evaluation step, the train step and the closing sample side by side on worker threads "
+        "while the model initialises and trains: auto (on GPUs and TPUs; off on a CPU, where it does not pay), "
+        "on or off",
+        ("auto", "on", "off"),
+    )
     profile: str | None = setting(
         None,
         "START:STOP, e.g. 10:20: a jax.profiler trace of those iterations in out_dir/profile, for Perfetto or "
@@ -121,6 +128,8 @@ class TrainConfig:
         for name in ("weight_decay", "grad_clip", "peak_flops"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name}={getattr(self, name)} must be >= 0")
+        if self.compile_ahead not in ("auto", "on", "off"):
+            raise InputError(f"compile_ahead={self.compile_ahead!r} is not one of auto, on, off")
         if self.dropout_rng not in DROPOUT_RNGS:
             raise InputError(f"dropout_rng={self.dropout_rng!r} is not one of {', '.join(DROPOUT_RNGS)}")
         if self.profile is not None:

@@ -14,6 +14,7 @@ import jax
 import optax
 
 from jaxgpt.errors import TrainingError
+from jaxgpt.training.compile_ahead import CompileAhead, compile_steps_ahead
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.distributed import is_main_process
 from jaxgpt.training.devices.mfu import MfuMeter
@@ -21,7 +22,7 @@ from jaxgpt.training.devices.prefetch import Prefetcher
 from jaxgpt.training.devices.profiling import StepProfiler
 from jaxgpt.training.devices.sharding import shard_batch
 from jaxgpt.training.interrupt import StopRequests, TrainingInterrupted
-from jaxgpt.training.logs.progress import ProgressBar
+from jaxgpt.training.logs.progress import ProgressBar, say_summary
 from jaxgpt.training.run.checkpoint import Restored
 from jaxgpt.training.run.start import RunFiles
 from jaxgpt.training.startup import StartupClock
@@ -29,13 +30,6 @@ from jaxgpt.training.step.state import TrainState, all_finite
 from jaxgpt.training.step.train_step import estimate_loss, make_eval_step, make_train_step
 
 SPLITS = ("train", "val")
-
-
-def restored_losses(restored: Restored | None) -> dict | None:
-    """The evaluation a restored checkpoint was saved with, if it was saved after one."""
-    if restored is None or restored.meta.get("val_loss") is None:
-        return None
-    return {"train": restored.meta["train_loss"], "val": restored.meta["val_loss"]}
 
 
 class TrainingLoop:
@@ -59,6 +53,7 @@ class TrainingLoop:
         flops_per_iter: float,
         progress: bool = True,
         clock: StartupClock | None = None,
+        ahead: CompileAhead | None = None,
     ):
         self.config, self.task, self.state, self.mesh = config, task, state, mesh
         self.schedule = jax.jit(schedule)  # one compilation, not one per operation of optax's formula
@@ -72,15 +67,22 @@ class TrainingLoop:
         self.clock = clock if self.main and not config.eval_only else None  # says the start-up once, at step 1
         self.flops_per_iter = flops_per_iter
         self.best_val_loss = math.inf if restored is None else restored.meta["best_val_loss"]
-        self.last_losses = restored_losses(restored)
+        self.last_losses = None if restored is None else restored.losses
         self.step = self.first_step = int(state.step)
         resumed = self.checkpoints is not None and self.step in self.checkpoints.steps()
         self.saved_step = self.step if resumed else None  # resumed: `step` is saved already
         self.losses = None if config.eval_only else self.last_losses  # the evaluation at `step`, once done
-        self.eval_sets = {}  # each split's evaluation batches on the mesh, made once: every evaluation uses them
+        self.eval_sets = {  # each split's evaluation batches on the mesh, made once: every evaluation uses them
+            split: [shard_batch(b, mesh) for b in task.eval_batches(split)] for split in SPLITS
+        }
         self.logged = None  # (step, metrics) of a step to log, read once the step after it is queued
         self.clock_start, self.clock_step, self.train_seconds = time.perf_counter(), self.step, 0.0
         self.bar = ProgressBar(config.max_iters, self.step, enabled=progress and self.main)
+        self.ahead = ahead
+        if ahead is not None:
+            first_batch = task.sampler.peek(config.gradient_accumulation_steps, config.batch_size)
+            steps = (self.eval_step, self.eval_sets["train"][0], self.train_step, first_batch)
+            compile_steps_ahead(ahead, *steps, state, mesh)
 
     def run(self) -> tuple[TrainState, float, dict | None]:
         config = self.config  # returns (final state, best validation loss, last evaluation's losses)
@@ -111,9 +113,6 @@ class TrainingLoop:
         self.summarise()
         if self.writers:  # loss.png drawn on the writers' thread while the task writes its closing report
             self.writers.flush()
-        if self.checkpoints is not None:
-            self.checkpoints.wait()
-            self.checkpoints.close()
         return self.state, self.best_val_loss, self.last_losses
 
     def evaluation_due(self) -> bool:
@@ -124,9 +123,8 @@ class TrainingLoop:
     def evaluate_and_checkpoint(self) -> None:
         """Both splits' loss; a checkpoint if it improved (or always_save_checkpoint, or the end)."""
         self.log_queued_step()
-        if not self.eval_sets:
-            sets = {split: [shard_batch(b, self.mesh) for b in self.task.eval_batches(split)] for split in SPLITS}
-            self.eval_sets.update(sets)
+        if self.ahead is not None:
+            self.ahead.wait("evaluation")
         self.losses = losses = estimate_loss(self.eval_step, self.state.params, self.eval_sets)
         for split, value in losses.items():
             if not math.isfinite(value):
@@ -148,6 +146,8 @@ class TrainingLoop:
 
     def train_one_step(self) -> None:
         """Queue one step on the devices, then log the step before it (see `log_queued_step`)."""
+        if self.ahead is not None:
+            self.ahead.wait("train step")
         self.state, metrics = self.train_step(self.state, *self.batches.next())  # runs while the host goes on
         self.step += 1
         if self.clock is not None:  # the run's first step: wait for it once, to say when it was done
@@ -237,13 +237,5 @@ class TrainingLoop:
         return TrainingInterrupted(message, signal_name)
 
     def summarise(self) -> None:
-        if self.step == self.first_step or self.config.eval_only or not self.main:
-            return
-        steps = self.step - self.first_step
-        print(f"{steps} iterations in {self.train_seconds:.1f} s of training (first compile included)")
-        if self.state.loss_scale is not None:
-            scale = self.state.loss_scale
-            print(
-                f"float16: {int(scale.skipped_steps)} of {self.step} steps skipped for a gradient overflow so far, "
-                f"loss scale now {float(scale.scale):g}"
-            )
+        if self.step > self.first_step and not self.config.eval_only and self.main:
+            say_summary(self.step - self.first_step, self.train_seconds, self.step, self.state.loss_scale)

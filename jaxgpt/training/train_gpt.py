@@ -16,7 +16,7 @@ from jaxgpt.data.dataset import Dataset
 from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.data.sources import load_dataset, source_of
 from jaxgpt.data.tokenizer import BPETokenizer, tokenizer_from_dict
-from jaxgpt.decoding.generate import generate
+from jaxgpt.decoding.generate import generate, lower_generate
 from jaxgpt.errors import DataError, InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
@@ -70,6 +70,9 @@ def load_pretrained(name_or_path: str, overrides: dict):
     return dataclasses.replace(config, **overrides), params
 
 
+SAMPLING = dict(temperature=0.8, top_k=200)  # nanoGPT's sample.py
+
+
 def closing_sample(model_config: GPTConfig, tokenizer, seed: int, n_tokens: int):
     """The task's closing report: `n_tokens` sampled from the final parameters after a newline
     (temperature 0.8, top-k 200, as nanoGPT's sample.py), as the text "sample"."""
@@ -81,7 +84,7 @@ def closing_sample(model_config: GPTConfig, tokenizer, seed: int, n_tokens: int)
                 return {}, {}
         rng = jax.random.key(seed)
         prompt_1xT = _start_tokens(tokenizer)[None, :]
-        tokens = generate(GPT(model_config), params, prompt_1xT, n_tokens, rng=rng, temperature=0.8, top_k=200)
+        tokens = generate(GPT(model_config), params, prompt_1xT, n_tokens, rng=rng, **SAMPLING)
         return {}, {"sample": tokenizer.decode(tokens[0])}
 
     return report
@@ -121,6 +124,13 @@ def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Data
         closing_report=closing_sample(model_config, data.tokenizer, config.seed, sample_tokens)
         if sample_tokens
         else None,
+        lower_closing_report=lambda params: (
+            lower_generate(
+                GPT(model_config), params, (1, len(_start_tokens(data.tokenizer))), sample_tokens, **SAMPLING
+            )
+            if sample_tokens
+            else None
+        ),
     )
 
 

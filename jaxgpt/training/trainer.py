@@ -9,8 +9,11 @@ import contextlib
 import dataclasses
 from typing import Any, Callable
 
+import jax
+
 from jaxgpt.data.sampler import SeededSampler
 from jaxgpt.model.params import count_params
+from jaxgpt.training.compile_ahead import CompileAhead, compiles_ahead, shapes_of
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.sharding import data_mesh, shard_state
 from jaxgpt.training.logs.writers import check_writers
@@ -41,6 +44,8 @@ class Task:
     # what the run reports once trained, from its final parameters (every process calls it):
     # (scalars, texts) written by the run's writers at the last step, e.g. a sample or exact-match scores
     closing_report: Callable[[Any], tuple[dict, dict]] | None = None
+    # the closing report's program lowered for the parameters' shapes, to compile it while training runs
+    lower_closing_report: Callable[[Any], Any] | None = None
 
     def checkpoint_meta(self, sampler_state: dict) -> dict:
         """The JSON saved beside the arrays: enough to rebuild the model and resume exactly
@@ -101,6 +106,7 @@ def fit(
     clock.mark("initialisation")
     files = start_run(run, config, task.run_config, move_old_run, echo, restored)
     writers = files.writers if files is not None else None
+    ahead = CompileAhead(compiles_ahead(config.compile_ahead))  # compile_ahead.py
     try:
         n_params = count_params(state.params)
         title = f"{task.title}: " if task.title else ""
@@ -110,10 +116,15 @@ def fit(
         )
         flops_per_iter = task.flops_per_token(n_params) * task.tokens_per_iter
         loop = TrainingLoop(
-            config, task, state, optimizer, schedule, mesh, files, restored, flops_per_iter, progress, clock
+            config, task, state, optimizer, schedule, mesh, files, restored, flops_per_iter, progress, clock, ahead
         )
+        reporting = task.closing_report is not None and not config.eval_only
+        if reporting and task.lower_closing_report is not None and jax.process_count() == 1:
+            params = shapes_of(state.params)
+            ahead.start("closing report", lambda: task.lower_closing_report(params))
         fitted = Fitted(*loop.run())
-        if task.closing_report is not None and not config.eval_only:
+        if reporting:
+            ahead.wait("closing report")
             fitted.report = scalars, texts = task.closing_report(fitted.state.params)
             step = int(fitted.state.step)
             if writers:  # process 0
@@ -123,5 +134,11 @@ def fit(
                     writers.text(step, name, text)
         return fitted
     finally:
-        if writers:  # loss.png redrawn, TensorBoard's buffer written, the W&B run ended: however training ends
-            writers.close()
+        ahead.close()
+        try:  # the last save finishes on orbax's thread while the closing report is written
+            if files is not None and files.checkpoints is not None:
+                files.checkpoints.wait()
+                files.checkpoints.close()
+        finally:
+            if writers:  # loss.png redrawn, TensorBoard's buffer written, the W&B run ended: however training ends
+                writers.close()

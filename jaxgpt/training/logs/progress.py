@@ -43,3 +43,13 @@ class ProgressBar:
             **scale,
             refresh=False,
         )
+
+
+def say_summary(steps: int, seconds: float, step: int, loss_scale=None) -> None:
+    """What training did, once it ends: its steps and their time (a float16 run's skipped steps too)."""
+    print(f"{steps} iterations in {seconds:.1f} s of training (first compile included)")
+    if loss_scale is not None:
+        print(
+            f"float16: {int(loss_scale.skipped_steps)} of {step} steps skipped for a gradient overflow so far, "
+            f"loss scale now {float(loss_scale.scale):g}"
+        )

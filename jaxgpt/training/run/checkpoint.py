@@ -60,6 +60,13 @@ class Restored:
     meta: dict
     damaged: dict[int, str]  # checkpoints tried first and skipped: step -> what is wrong with it
 
+    @property
+    def losses(self) -> dict | None:
+        """The evaluation the checkpoint was saved with ({"train": ..., "val": ...}), if it was saved after one."""
+        if self.meta.get("val_loss") is None:
+            return None
+        return {"train": self.meta["train_loss"], "val": self.meta["val_loss"]}
+
 
 class Checkpoints:
     """The checkpoints in one folder: `save` after an evaluation, `restore` to resume or sample."""

@@ -97,7 +97,12 @@ def make_train_step(
             out_shardings=(state_sharding, replicated),
             donate_argnums=0,
         )
-    return lambda state, *batch_AxB: jitted(state, batch_AxB)
+
+    def step(state: TrainState, *batch_AxB):
+        return jitted(state, batch_AxB)
+
+    step.lower = lambda state, *batch_AxB: jitted.lower(state, batch_AxB)  # to compile it ahead (compile_ahead.py)
+    return step
 
 
 def make_eval_step(loss_fn):
