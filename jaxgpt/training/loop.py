@@ -11,6 +11,7 @@ import pathlib
 import time
 
 import jax
+import numpy as np
 import optax
 
 from jaxgpt.errors import TrainingError
@@ -167,7 +168,7 @@ class TrainingLoop:
         if self.logged is None:
             return
         (step, metrics), self.logged = self.logged, None
-        metrics = jax.device_get(metrics)  # the step's scalars in one transfer
+        metrics = {name: np.asarray(value) for name, value in metrics.items()}  # the quickest way to the host
         loss = float(metrics["loss"])
         if not math.isfinite(loss):
             self.stop_on(loss, "the training loss", step)

@@ -77,12 +77,11 @@ class TensorBoardWriter:
     def record(self, step: int, scalars: dict) -> None:
         """The scalars of a step as one event (one value per tag), not an event per scalar."""
         with reported_os_errors(f"write {self.path}", "fix the folder and resume with --init_from resume"):
-            writer, summary = self._open(), import_tensorboardx().summary
-            values = [
-                value for tag, number in tagged_scalars(scalars).items() for value in summary.scalar(tag, number).value
-            ]
+            writer, Summary = self._open(), import_tensorboardx().summary.Summary
+            # the protocol buffer add_scalar would make, without its checks of each value (floats already)
+            values = [Summary.Value(tag=tag, simple_value=float(v)) for tag, v in tagged_scalars(scalars).items()]
             if values:
-                writer._get_file_writer().add_summary(summary.Summary(value=values), step)
+                writer._get_file_writer().add_summary(Summary(value=values), step)
 
     def text(self, step: int, name: str, text: str) -> None:
         self._open().add_text(name, text, step)
