@@ -53,3 +53,14 @@ def test_the_writer_does_not_import_pytorch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
     assert [e.value for e in read_events(tmp_path).Scalars("train/loss")] == [1.0]
+
+
+def test_events_are_checksummed_natively():
+    """tensorboardX checksums each event (CRC32C) with the crc32c package when it is installed, a
+    dependency of jaxgpt: its pure-Python fallback cost ~35 us an event, the time of a small
+    model's step, at every logged step. The native one gives the same checksum (RFC 3720's check
+    value for "123456789")."""
+    from tensorboardX import crc32c
+
+    assert crc32c._crc32c_native is not None
+    assert crc32c.crc32c(b"123456789") == crc32c._crc32c(b"123456789") == 0xE3069283
