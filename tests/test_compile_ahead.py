@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from runs import SMALL, small_run_config
 
-from jaxgpt.training.compile_ahead import CompileAhead, compiles_ahead
+from jaxgpt.training.compile_ahead import PROGRAMS, CompileAhead, programs_ahead
 from jaxgpt.training.train_gpt import train
 
 
@@ -37,5 +37,7 @@ def test_a_job_that_fails_is_left_to_the_first_call():
     ahead.wait("broken")  # the shapes do not multiply: nothing raised here
     ahead.wait("never started")
     ahead.close()
-    assert not CompileAhead(enabled=False).jobs and compiles_ahead("on") and not compiles_ahead("off")
-    assert compiles_ahead("auto") == (jax.default_backend() != "cpu")
+    nothing = CompileAhead(wanted=())
+    nothing.start("evaluation", lambda: 1 / 0)  # not wanted: never started
+    assert not nothing.jobs and programs_ahead("on") == PROGRAMS and programs_ahead("off") == ()
+    assert programs_ahead("auto") == (PROGRAMS if jax.default_backend() != "cpu" else ("closing report",))

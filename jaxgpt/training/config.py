@@ -83,8 +83,8 @@ class TrainConfig:
     compile_ahead: str = setting(
         "auto",
         "compile the evaluation step, the train step and the closing sample side by side on worker threads "
-        "while the model initialises and trains: auto (on GPUs and TPUs; off on a CPU, where it does not pay), "
-        "on or off",
+        "while the model initialises and trains: auto (the closing sample everywhere, the steps too on GPUs "
+        "and TPUs), on (all three) or off",
         ("auto", "on", "off"),
     )
     profile: str | None = setting(

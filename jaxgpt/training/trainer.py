@@ -13,7 +13,7 @@ import jax
 
 from jaxgpt.data.sampler import SeededSampler
 from jaxgpt.model.params import count_params
-from jaxgpt.training.compile_ahead import CompileAhead, compiles_ahead, shapes_of
+from jaxgpt.training.compile_ahead import CompileAhead, programs_ahead, shapes_of
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.sharding import data_mesh, shard_state
 from jaxgpt.training.logs.writers import check_writers
@@ -106,7 +106,7 @@ def fit(
     clock.mark("initialisation")
     files = start_run(run, config, task.run_config, move_old_run, echo, restored)
     writers = files.writers if files is not None else None
-    ahead = CompileAhead(compiles_ahead(config.compile_ahead))  # compile_ahead.py
+    ahead = CompileAhead(programs_ahead(config.compile_ahead))  # compile_ahead.py
     try:
         n_params = count_params(state.params)
         title = f"{task.title}: " if task.title else ""
