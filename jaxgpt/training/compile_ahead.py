@@ -49,9 +49,13 @@ class CompileAhead:
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jaxgpt-compile")
         self.jobs: dict[str, concurrent.futures.Future] = {}
 
+    def wants(self, *names: str) -> bool:
+        """Whether any of `names` is to be compiled ahead."""
+        return any(name in self.wanted for name in names)
+
     def start(self, name: str, lower: Callable[[], Any]) -> None:
         """Compile `lower()` (a jax Lowered: `jitted.lower(*shapes)`) on a worker thread."""
-        if name not in self.wanted:
+        if not self.wants(name):
             return
         self.jobs[name] = self.pool.submit(lambda: lower().compile())
 

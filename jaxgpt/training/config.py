@@ -14,6 +14,7 @@ from jaxgpt.settings import setting
 from jaxgpt.training.devices.precision import AUTO, DTYPES
 
 DROPOUT_RNGS = ("threefry2x32", "rbg", "unsafe_rbg")  # jax.random's implementations
+COMPILE_AHEAD = ("auto", "on", "off")  # jaxgpt/training/compile_ahead.py
 LR_SCHEDULES = ("cosine", "noam")
 
 
@@ -85,7 +86,7 @@ class TrainConfig:
         "compile the evaluation step, the train step and the closing sample side by side on worker threads "
         "while the model initialises and trains: auto (the closing sample everywhere, the steps too on GPUs "
         "and TPUs), on (all three) or off",
-        ("auto", "on", "off"),
+        COMPILE_AHEAD,
     )
     profile: str | None = setting(
         None,
@@ -128,8 +129,8 @@ class TrainConfig:
         for name in ("weight_decay", "grad_clip", "peak_flops"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name}={getattr(self, name)} must be >= 0")
-        if self.compile_ahead not in ("auto", "on", "off"):
-            raise InputError(f"compile_ahead={self.compile_ahead!r} is not one of auto, on, off")
+        if self.compile_ahead not in COMPILE_AHEAD:
+            raise InputError(f"compile_ahead={self.compile_ahead!r} is not one of {', '.join(COMPILE_AHEAD)}")
         if self.dropout_rng not in DROPOUT_RNGS:
             raise InputError(f"dropout_rng={self.dropout_rng!r} is not one of {', '.join(DROPOUT_RNGS)}")
         if self.profile is not None:

@@ -80,7 +80,7 @@ class TrainingLoop:
         self.clock_start, self.clock_step, self.train_seconds = time.perf_counter(), self.step, 0.0
         self.bar = ProgressBar(config.max_iters, self.step, enabled=progress and self.main)
         self.ahead = ahead
-        if ahead is not None:
+        if ahead is not None and ahead.wants("evaluation", "train step"):  # not on a CPU by default
             first_batch = task.sampler.peek(config.gradient_accumulation_steps, config.batch_size)
             steps = (self.eval_step, self.eval_sets["train"][0], self.train_step, first_batch)
             compile_steps_ahead(ahead, *steps, state, mesh)

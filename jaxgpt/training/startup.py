@@ -16,13 +16,11 @@ class StartupClock:
     def __init__(self):
         now = time.time()
         try:
-            started = float(os.environ.get(STARTED_AT, now))
+            self.started = min(float(os.environ.get(STARTED_AT, now)), now)
         except ValueError:
-            started = now
-        self.started = started if started <= now else now
-        self.phases = [("start-up", now - self.started)] if started < now else []
+            self.started = now
+        self.phases = [("start-up", now - self.started)] if self.started < now else []
         self.last = now
-        self.said = False
 
     def mark(self, phase: str) -> None:
         """`phase` ended now."""

@@ -111,6 +111,7 @@ def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Data
         return [sampler.sample(config.batch_size) for _ in range(config.eval_iters)]
 
     model = GPT(model_config)
+    prompt = _start_tokens(data.tokenizer)  # the closing sample's
     return Task(
         run_config=run_config,
         model=model,
@@ -124,10 +125,8 @@ def language_model_task(config: TrainConfig, model_config: GPTConfig, data: Data
         closing_report=closing_sample(model_config, data.tokenizer, config.seed, sample_tokens)
         if sample_tokens
         else None,
-        lower_closing_report=lambda params: (
-            lower_generate(
-                GPT(model_config), params, (1, len(_start_tokens(data.tokenizer))), sample_tokens, **SAMPLING
-            )
+        lower_closing_report=(
+            (lambda params: lower_generate(GPT(model_config), params, (1, len(prompt)), sample_tokens, **SAMPLING))
             if sample_tokens
             else None
         ),
