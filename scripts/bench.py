@@ -14,4 +14,4 @@ if __name__ == "__main__":
     from jaxgpt.cli.bench import bench_main
     from jaxgpt.cli.run import run
 
-    run(bench_main)
+    run(bench_main, skip_teardown=True)

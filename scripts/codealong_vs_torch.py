@@ -5,4 +5,4 @@ from jaxgpt.cli.codealong import codealong_main
 from jaxgpt.cli.run import run
 
 if __name__ == "__main__":
-    run(codealong_main)
+    run(codealong_main, skip_teardown=True)

@@ -4,4 +4,4 @@ from jaxgpt.cli.eval import eval_main
 from jaxgpt.cli.run import run
 
 if __name__ == "__main__":
-    run(eval_main)
+    run(eval_main, skip_teardown=True)

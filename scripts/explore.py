@@ -4,4 +4,4 @@ from jaxgpt.cli.explore import explore_main
 from jaxgpt.cli.run import run
 
 if __name__ == "__main__":
-    run(explore_main)
+    run(explore_main, skip_teardown=True)

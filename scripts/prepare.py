@@ -12,4 +12,4 @@ if __name__ == "__main__":
     from jaxgpt.cli.prepare import prepare_main
     from jaxgpt.cli.run import run
 
-    run(prepare_main)
+    run(prepare_main, skip_teardown=True)

@@ -7,4 +7,4 @@ if __name__ == "__main__":
     from jaxgpt.cli.run import run
     from jaxgpt.cli.sample import sample_main
 
-    run(sample_main)
+    run(sample_main, skip_teardown=True)

@@ -9,4 +9,4 @@ if __name__ == "__main__":
     from jaxgpt.cli.run import run
     from jaxgpt.cli.train import train_main
 
-    run(train_main)
+    run(train_main, skip_teardown=True)

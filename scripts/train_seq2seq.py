@@ -7,4 +7,4 @@ if __name__ == "__main__":
     from jaxgpt.cli.run import run
     from jaxgpt.cli.train_seq2seq import seq2seq_main
 
-    run(seq2seq_main)
+    run(seq2seq_main, skip_teardown=True)

@@ -2,6 +2,8 @@
 code, never a traceback, and XLA's fast GPU flags are on unless the user set them."""
 
 import os
+import subprocess
+import sys
 
 import jax
 import pytest
@@ -43,3 +45,21 @@ def test_scripts_turn_on_the_fast_gpu_flags_but_keep_the_users_own(monkeypatch):
     with pytest.raises(SystemExit):
         run(lambda argv: seen.append(os.environ["XLA_FLAGS"]) or 0)
     assert seen == ["--xla_dump_to=/tmp/x --xla_gpu_enable_cudnn_layer_norm=true"]
+
+
+def test_exit_without_teardown_does_what_pythons_exit_does_before_its_teardown(tmp_path):
+    # the threads that are not daemons finish, the exit handlers run, buffered output is flushed
+    # (stdout is a pipe here: block-buffered), and the process ends with the code
+    finished = tmp_path / "finished"
+    program = f"""
+import atexit, threading, time
+from jaxgpt.cli.run import exit_without_teardown
+atexit.register(lambda: print("exit handler ran"))
+threading.Thread(target=lambda: (time.sleep(0.2), open({str(finished)!r}, "w").write("done"))).start()
+print("buffered", end=" ")
+exit_without_teardown(3)
+print("never printed")
+"""
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (3, "buffered exit handler ran\n", "")
+    assert finished.read_text() == "done"

@@ -1,13 +1,15 @@
 """Running a script: the process-wide settings a command makes (JAX's compilation cache, XLA's
-flags for faster GPU kernels), and its
-errors, a line each: a `JaxgptError` (a problem the user can fix) prints one line and exits non-zero
-without a traceback; anything else is a bug and keeps its traceback."""
+flags for faster GPU kernels), its errors, a line each (a `JaxgptError`, a problem the user can
+fix, prints one line and exits non-zero without a traceback; anything else is a bug and keeps its
+traceback), and its exit, without the interpreter's slow teardown."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import pathlib
 import sys
+import threading
 
 import jax
 
@@ -43,10 +45,32 @@ def add_fast_xla_flags(environ=os.environ) -> None:
     environ["XLA_FLAGS"] = flags
 
 
-def run(main) -> None:
+def exit_without_teardown(code: int) -> None:
+    """End the process with `code` as Python's own exit would, less its last step. Python waits for
+    the threads that are not daemons, runs the exit handlers (JAX's, orbax's, logging's ...) and
+    flushes the standard streams; then it tears the interpreter down, freeing every module and
+    object one by one, which takes 0.3-0.7 s once JAX, orbax and TensorBoard are loaded (measured
+    on a 2-core CPU: a one-iteration train.py from 6.2 to 5.5 s). The operating system frees all of
+    that at once, so that step is skipped. Nothing is lost: jaxgpt closes every file it writes
+    (checkpoints waited for, the writers' thread joined) before its main returns."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's own, run once: they are then cleared
+    if run_exit_handlers is None:  # another Python: its usual exit
+        sys.exit(code)
+    run_exit_handlers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run(main, skip_teardown: bool = False) -> None:
     """Run a script's main: known problems print one line and exit non-zero, without a traceback
     (set JAXGPT_DEBUG=1 to see one): 2 for bad input or a folder that cannot be used, 1 when
-    training has to stop (a NaN) or the device fails, 130 / 143 after Ctrl-C / SIGTERM."""
+    training has to stop (a NaN) or the device fails, 130 / 143 after Ctrl-C / SIGTERM.
+    `skip_teardown` (the scripts): exit through `exit_without_teardown`, not SystemExit; a caller
+    that goes on afterwards (a test) leaves it off."""
     script = pathlib.Path(sys.argv[0]).name
     add_fast_xla_flags()
     try:
@@ -63,4 +87,6 @@ def run(main) -> None:
             raise
         print(f"{script}: error: {error}", file=sys.stderr)
         code = 1 if isinstance(error, (TrainingError, DeviceError)) else 2
+    if skip_teardown and isinstance(code, int):  # main may return None (0) or a message (sys.exit's)
+        exit_without_teardown(code)
     sys.exit(code)
