@@ -49,15 +49,16 @@ def exit_without_teardown(code: int) -> None:
     """End the process with `code` as Python's own exit would, less its last step. Python waits for
     the threads that are not daemons, runs the exit handlers (JAX's, orbax's, logging's ...) and
     flushes the standard streams; then it tears the interpreter down, freeing every module and
-    object one by one, which takes 0.3-0.7 s once JAX, orbax and TensorBoard are loaded (measured
-    on a 2-core CPU: a one-iteration train.py from 6.2 to 5.5 s). The operating system frees all of
-    that at once, so that step is skipped. Nothing is lost: jaxgpt closes every file it writes
+    object one by one, which takes 0.3-0.7 s once JAX, orbax and TensorBoard are loaded, more on a
+    GPU (a one-iteration train.py, warm: 4.58 -> 3.90 s on a 2-core CPU, 1.4-1.8 s less on an H200;
+    docs/benchmarks/*-2026-12-04b). The operating system frees all of that at once, so that step
+    is skipped. Nothing is lost: jaxgpt closes every file it writes
     (checkpoints waited for, the writers' thread joined) before its main returns."""
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's own, run once: they are then cleared
-    if run_exit_handlers is None:  # another Python: its usual exit
+    if run_exit_handlers is None or sys.flags.interactive:  # another Python, or `python -i`: the usual exit
         sys.exit(code)
     run_exit_handlers()
     sys.stdout.flush()
