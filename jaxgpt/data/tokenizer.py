@@ -20,7 +20,9 @@ class CharTokenizer:
 
     def __init__(self, chars: str):
         self.chars = chars
-        self._id_of = {ch: i for i, ch in enumerate(chars)}
+        codes_V = np.array([ord(ch) for ch in chars], dtype=np.uint32)
+        self._order_V = np.argsort(codes_V)  # ids by code point, so text is encoded by a sorted search
+        self._sorted_codes_V = codes_V[self._order_V]
 
     @classmethod
     def from_text(cls, text: str) -> "CharTokenizer":
@@ -32,15 +34,17 @@ class CharTokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """text -> token ids [len(text)] (int32). Characters the vocabulary lacks are an error."""
-        try:
-            return np.array([self._id_of[ch] for ch in text], dtype=np.int32)
-        except KeyError:
-            unknown = sorted(set(text) - set(self._id_of))
+        codes_N = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        at_N = np.minimum(np.searchsorted(self._sorted_codes_V, codes_N), max(len(self.chars) - 1, 0))
+        known_N = self._sorted_codes_V[at_N] == codes_N if len(self.chars) else np.zeros(len(codes_N), bool)
+        if not known_N.all():
+            unknown = sorted(chr(code) for code in np.unique(codes_N[~known_N]))
             listed = ", ".join(repr(ch) for ch in unknown[:20])
             raise InputError(
                 f"text has {len(unknown)} character(s) outside the tokenizer's {self.vocab_size}-character "
                 f"vocabulary: {listed}; remove them or train on a text that contains them"
-            ) from None
+            )
+        return self._order_V[at_N].astype(np.int32)
 
     def decode(self, ids) -> str:
         return "".join(self.chars[int(i)] for i in np.asarray(ids).reshape(-1))
