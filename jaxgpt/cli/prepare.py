@@ -1,22 +1,36 @@
-"""scripts/prepare.py: a text file into token files (train.bin, val.bin, meta.json) for --dataset FOLDER."""
+"""scripts/prepare.py: a corpus (text, .jsonl or Parquet files, plain or compressed; files, folders
+or globs) into token files (train.bin, val.bin, meta.json) for --dataset FOLDER, streamed in
+bounded memory (jaxgpt/data/corpus/)."""
 
 from __future__ import annotations
 
-import pathlib
+import argparse
 
 from jaxgpt.cli.flags import OneLineErrorParser
-from jaxgpt.data.dataset import Dataset
-from jaxgpt.data.sources import load_text
-from jaxgpt.data.tokenizer import BPETokenizer
-from jaxgpt.errors import InputError, reported_os_errors
+from jaxgpt.data.corpus.prepare import prepare_corpus
+from jaxgpt.data.sources import download_shakespeare
+from jaxgpt.errors import reported_os_errors
+
+
+def fraction_or_count(value: str) -> float:
+    number = float(value)
+    if not (0 < number < 1 or (number >= 1 and number.is_integer())):
+        raise argparse.ArgumentTypeError(f"{value}: give a fraction between 0 and 1 or a whole number of documents")
+    return number
 
 
 def prepare_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="prepare.py",
-        description="Turn a text file into token files (train.bin, val.bin, meta.json) for --dataset FOLDER.",
+        description="Turn a corpus into token files (train.bin, val.bin, meta.json) for --dataset FOLDER.",
     )
-    parser.add_argument("--data_file", default=None, help="a UTF-8 text file (default: tiny Shakespeare)")
+    parser.add_argument(
+        "--data_file",
+        nargs="+",
+        default=None,
+        help="text, .jsonl or .parquet files (also .gz / .zst), folders (read recursively) or globs, read in "
+        "sorted order (default: tiny Shakespeare)",
+    )
     parser.add_argument(
         "--out_dir", required=True, help="the folder to write; it must not hold prepared data yet (required)"
     )
@@ -26,22 +40,34 @@ def prepare_parser() -> OneLineErrorParser:
         default="gpt2",
         help="gpt2: GPT-2's BPE (for fine-tuning GPT-2); char: one token per character (default: %(default)s)",
     )
+    parser.add_argument(
+        "--text_field",
+        default="text",
+        help="the field (.jsonl) or column (.parquet) of the text (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--val_fraction",
+        type=fraction_or_count,
+        default=0.1,
+        help="the validation split: one document (a text file) splits by tokens, several by documents, the "
+        "last ones: a fraction, or a count from 1 up (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num_proc", type=int, default=None, help="threads that tokenize (default: every core of this machine)"
+    )
     return parser
 
 
 def prepare_main(argv: list[str]) -> int:
     args = prepare_parser().parse_args(argv)
-    existing = [name for name in Dataset.FILES if (pathlib.Path(args.out_dir) / name).exists()]
-    if existing:
-        raise InputError(
-            f"{args.out_dir} already holds prepared data ({', '.join(existing)}): choose another --out_dir"
-        )
-    text = load_text("shakespeare", args.data_file)
-    data = Dataset.from_text(text, BPETokenizer.gpt2() if args.tokenizer == "gpt2" else None)
+    inputs = args.data_file or [str(download_shakespeare())]
     with reported_os_errors(f"write the prepared data in {args.out_dir}", "choose another --out_dir"):
-        folder = data.save(args.out_dir)
+        prepared = prepare_corpus(
+            inputs, args.out_dir, args.tokenizer, args.text_field, args.val_fraction, args.num_proc
+        )
     print(
-        f"{len(data.train):,} train and {len(data.val):,} val tokens ({data.tokenizer.vocab_size:,}-token "
-        f"vocabulary) in {folder}"
+        f"{prepared.train_tokens:,} train and {prepared.val_tokens:,} val tokens ({prepared.vocab_size:,}-token "
+        f"vocabulary) from {prepared.documents:,} document(s) in {prepared.files:,} file(s), "
+        f"in {prepared.seconds:.1f} s, in {prepared.folder}"
     )
     return 0

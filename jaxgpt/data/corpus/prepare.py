@@ -1,0 +1,149 @@
+"""A corpus's files into train.bin, val.bin and meta.json, streamed: the documents are read in
+pieces, tokenized a batch at a time (GPT-2's BPE on `num_proc` threads: tiktoken's encoder runs
+outside Python's lock) and written as they come, so memory stays bounded by one batch whatever the
+corpus size. Documents are separated by GPT-2's <|endoftext|> token, or by a newline with the
+character tokenizer, whose vocabulary a first pass over the corpus collects."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import pathlib
+import time
+from typing import Iterator
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxgpt.data.corpus.formats import read_documents
+from jaxgpt.data.corpus.inputs import corpus_files
+from jaxgpt.data.corpus.token_files import token_dtype, token_file
+from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.tokenizer import BPETokenizer, CharTokenizer
+from jaxgpt.errors import DataError, InputError
+
+BATCH_CHARS = 1 << 23  # characters tokenized at once (~8 M): the bound on memory, with their ids
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    folder: pathlib.Path
+    files: int
+    documents: int
+    train_tokens: int
+    val_tokens: int
+    vocab_size: int
+    seconds: float
+
+
+def prepare_corpus(
+    inputs: list[str],
+    out_dir,
+    tokenizer: str = "gpt2",
+    text_field: str = "text",
+    val_fraction: float = 0.1,
+    num_proc: int | None = None,
+    progress: bool = True,
+) -> Prepared:
+    """Tokenize the files `inputs` name (files, folders, globs) into `out_dir`, which must not
+    hold prepared data yet; see the module's docstring."""
+    start = time.perf_counter()
+    files = corpus_files(inputs)
+    folder = pathlib.Path(out_dir)
+    existing = [name for name in Dataset.FILES if (folder / name).exists()]
+    if existing:
+        raise InputError(f"{out_dir} already holds prepared data ({', '.join(existing)}): choose another --out_dir")
+    num_proc = num_proc or available_cores()
+    encoder = BPETokenizer.gpt2() if tokenizer == "gpt2" else character_vocabulary(files, text_field, progress)
+    with new_or_existing_folder(folder), token_file(folder, token_dtype(encoder.vocab_size)) as tokens:
+        bar = tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, disable=not progress)
+        with bar:
+            new_document = True
+            for batch in batches(files, text_field, bar):
+                for (text, ends_document), ids_N in zip(batch, encode(encoder, [text for text, _ in batch], num_proc)):
+                    if new_document and tokens.document_ends:
+                        tokens.append(separator(encoder))
+                    tokens.append(ids_N)
+                    new_document = ends_document
+                    if ends_document:
+                        tokens.end_document()
+                seconds = time.perf_counter() - start
+                bar.set_postfix(tokens=f"{tokens.count:,}", tokens_s=f"{tokens.count / seconds:,.0f}", refresh=False)
+        if not tokens.count:
+            raise DataError(f"{', '.join(inputs)} hold no text: choose files with text in them")
+        split = tokens.split_at(val_fraction)
+        meta = {"tokenizer": encoder.to_dict(), "dtype": tokens.dtype.name}
+        tokens.finish(folder, split, meta)
+        documents, total = len(tokens.document_ends), tokens.count
+    return Prepared(
+        folder, len(files), documents, split, total - split, encoder.vocab_size, time.perf_counter() - start
+    )
+
+
+def available_cores() -> int:
+    """The cores this process may run on (all of the machine's where the system cannot say)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def new_or_existing_folder(folder: pathlib.Path):
+    """`folder`, made if it is missing, and removed again if the block fails while it is still empty."""
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+
+
+def batches(files, text_field: str, bar) -> Iterator[list[tuple[str, bool]]]:
+    """The corpus's non-empty documents as batches of (piece, ends its document), about
+    BATCH_CHARS characters each; `bar` advances by the bytes read."""
+    batch, chars, done_bytes, open_document = [], 0, 0, False
+    for path in files:
+        for text, ends_document, position in read_documents(path, text_field):
+            if text or open_document:  # an empty document is skipped; an empty last piece ends its own
+                batch.append((text, ends_document))
+                chars += len(text)
+                open_document = not ends_document
+            if chars >= BATCH_CHARS:
+                yield batch
+                batch, chars = [], 0
+            bar.update(done_bytes + position - bar.n)
+        done_bytes += path.stat().st_size
+    if batch:
+        yield batch
+
+
+def separator(encoder) -> np.ndarray:
+    """What goes between two documents: <|endoftext|>, or a newline for characters."""
+    return np.array([encoder.encoding.eot_token]) if isinstance(encoder, BPETokenizer) else encoder.encode("\n")
+
+
+def encode(encoder, texts: list[str], num_proc: int) -> list:
+    if isinstance(encoder, BPETokenizer):
+        return encoder.encoding.encode_batch(texts, num_threads=num_proc, allowed_special="all")
+    return [encoder.encode(text) for text in texts]
+
+
+def character_vocabulary(files, text_field: str, progress: bool) -> CharTokenizer:
+    """Every character of the corpus, in sorted order (deterministic), and the newline that
+    separates documents when there are several: a first streaming pass."""
+    chars, documents, has_text = set(), 0, False  # documents with text in them
+    with tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, disable=not progress) as bar:
+        bar.set_description("vocabulary")
+        done_bytes = 0
+        for path in files:
+            for text, ends_document, position in read_documents(path, text_field):
+                chars.update(text)
+                has_text = has_text or bool(text)
+                if ends_document:
+                    documents, has_text = documents + has_text, False
+                bar.update(done_bytes + position - bar.n)
+            done_bytes += path.stat().st_size
+    if documents > 1:
+        chars.add("\n")
+    return CharTokenizer("".join(sorted(chars)))
