@@ -209,7 +209,7 @@ def test_an_interrupted_prepare_leaves_nothing_that_reads_as_data(tmp_path, monk
     monkeypatch.setattr(corpus_prepare, "BATCH_CHARS", 500)
     calls = []
 
-    def interrupted(encoder, texts, num_proc):
+    def interrupted(encoder, texts, threads, num_proc):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt

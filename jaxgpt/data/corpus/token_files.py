@@ -9,17 +9,19 @@ the file in slices and the file is cut back to the training ids; nothing is load
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
 import pathlib
+from typing import Callable
 
 import numpy as np
 
 from jaxgpt.atomic import atomic_path
 from jaxgpt.errors import DataError
 
-COPY_TOKENS = 1 << 24  # tokens per slice when the validation ids are copied out
+COPY_BYTES = 1 << 24  # a slice of the validation ids as they are copied out
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -34,15 +36,25 @@ class TokenFile:
         self.path, self.dtype = pathlib.Path(path), np.dtype(dtype)
         self.file = open(self.path, "wb")
         self.count = 0
-        self.document_ends: list[int] = []  # 8 bytes a document
+        self.document_ends = array.array("q")  # the ids' count after each document: 8 bytes a document
+        self.in_document = False  # the last piece did not end its document
 
-    def append(self, ids_N) -> None:
-        ids_N = np.asarray(ids_N, dtype=self.dtype)
-        self.file.write(ids_N.tobytes())
-        self.count += len(ids_N)
-
-    def end_document(self) -> None:
-        self.document_ends.append(self.count)
+    def append_pieces(self, ids: list, ends_document: list[bool], separator: Callable[[], np.ndarray]) -> None:
+        """The ids of successive pieces of documents, in one write, with the ids `separator()` gives
+        before each document but the first."""
+        parts_N, count = [], self.count
+        for ids_N, ends in zip(ids, ends_document):
+            if not self.in_document and self.document_ends:
+                parts_N.append(separator())
+                count += len(parts_N[-1])
+            parts_N.append(np.asarray(ids_N, dtype=self.dtype))
+            count += len(parts_N[-1])
+            self.in_document = not ends
+            if ends:
+                self.document_ends.append(count)
+        if parts_N:
+            self.file.write(np.concatenate(parts_N).astype(self.dtype).tobytes())
+        self.count = count
 
     def close(self) -> None:
         self.file.close()
@@ -76,11 +88,10 @@ class TokenFile:
         """train.bin, val.bin and then meta.json in `folder`, each renamed into place when whole: a
         crash leaves no meta.json, so nothing half-made is ever read as prepared data."""
         self.close()  # every id written out before they are read back
-        tokens = np.memmap(self.path, dtype=self.dtype, mode="r")
-        with atomic_path(folder / "val.bin") as val_path, open(val_path, "wb") as val:
-            for start in range(split, self.count, COPY_TOKENS):
-                val.write(tokens[start : start + COPY_TOKENS].tobytes())
-        del tokens
+        with open(self.path, "rb") as ids, atomic_path(folder / "val.bin") as val_path, open(val_path, "wb") as val:
+            ids.seek(split * self.dtype.itemsize)
+            while chunk := ids.read(COPY_BYTES):
+                val.write(chunk)
         os.truncate(self.path, split * self.dtype.itemsize)
         os.replace(self.path, folder / "train.bin")
         with atomic_path(folder / "meta.json") as meta_path:
