@@ -16,6 +16,7 @@ from tiktoken_ext.openai_public import r50k_pat_str
 
 import jaxgpt.data.corpus.formats as formats
 import jaxgpt.data.corpus.prepare as corpus_prepare
+from jaxgpt.cli.prepare import prepare_main
 from jaxgpt.data.corpus.formats import SAFE_CUT, pieces_of, read_documents
 from jaxgpt.data.corpus.inputs import corpus_files
 from jaxgpt.data.corpus.prepare import prepare_corpus
@@ -243,3 +244,16 @@ def test_a_split_that_leaves_a_side_empty_is_refused(tmp_path, many_documents, v
 def test_a_count_of_documents_needs_several_documents(tmp_path, shakespeare_path):
     with pytest.raises(DataError, match="counts documents, but the corpus is one document"):
         prepare_corpus([str(shakespeare_path)], tmp_path / "data", "char", val_fraction=5, progress=False)
+
+
+def test_prepare_py_takes_folders_and_files_and_says_what_it_made(tmp_path, many_documents, capsys):
+    corpus, _ = many_documents
+    extra = write(tmp_path / "extra.txt", b"one more document\n")
+    out = tmp_path / "data"
+    argv = ["--data_file", str(corpus), str(extra), "--tokenizer", "char", "--val_fraction", "2", "--out_dir", str(out)]
+    assert prepare_main([*argv, "--num_proc", "1"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    data = Dataset.load(out)
+    assert line.startswith(f"{len(data.train):,} train and {len(data.val):,} val tokens")
+    assert "from 41 document(s) in 22 file(s)" in line
+    assert data.tokenizer.decode(data.val).endswith("\none more document\n")  # the last two documents
