@@ -2,7 +2,6 @@
 
 import hashlib
 import http.server
-import mmap
 import socket
 import threading
 
@@ -14,7 +13,7 @@ from jax.sharding import PartitionSpec
 
 from jaxgpt import GPT, GPTConfig
 from jaxgpt.data.dataset import Dataset
-from jaxgpt.data.sampler import REMAP_EVERY, BatchSampler
+from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.data.sources import SHAKESPEARE_SHA256, download_shakespeare, load_text
 from jaxgpt.errors import DataError
 from jaxgpt.training.devices.sharding import data_mesh, shard_batch, stack_per_device
@@ -111,21 +110,6 @@ def test_sampler_targets_are_inputs_shifted_and_state_replays():
     replay.state = saved
     np.testing.assert_array_equal(replay.sample(4)[0], expected[0])
     np.testing.assert_array_equal(BatchSampler(tokens, 8, seed=3).sample(2, 4)[0], x)
-
-
-def test_a_token_file_is_mapped_again_and_draws_the_same_batches(tmp_path):
-    tokens = np.random.default_rng(0).integers(0, 60_000, 5000).astype(np.uint16)
-    tokens.tofile(tmp_path / "train.bin")
-    mapped = BatchSampler(np.memmap(tmp_path / "train.bin", dtype=np.uint16, mode="r"), block_size=8, seed=1)
-    in_memory = BatchSampler(tokens, block_size=8, seed=1)
-    maps = [mapped.tokens]
-    for _ in range(3 * REMAP_EVERY):
-        for drawn, expected in zip(mapped.sample(2, 3), in_memory.sample(2, 3)):
-            np.testing.assert_array_equal(drawn, expected)
-        if mapped.tokens is not maps[-1]:
-            maps.append(mapped.tokens)
-    # a new map every REMAP_EVERY batches: the pages the old one read leave with it
-    assert len(maps) == 4 and all(isinstance(m.base, mmap.mmap) for m in maps)
 
 
 def test_sampler_rejects_data_shorter_than_a_block():
