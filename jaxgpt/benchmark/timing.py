@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.dataset import Dataset, token_dtype
 from jaxgpt.data.tokenizer import CharTokenizer
 from jaxgpt.decoding.generate import generate
 from jaxgpt.model.config import GPTConfig
@@ -92,7 +92,7 @@ def time_train_step(model_config: GPTConfig, train_config: TrainConfig, iters: i
 def random_dataset(vocab_size: int, n_tokens: int, seed: int = 0) -> Dataset:
     """Random token ids, with a character tokenizer of `vocab_size` symbols: data for timing only."""
     rng = np.random.default_rng(seed)
-    dtype = np.uint16 if vocab_size <= 2**16 else np.uint32
+    dtype = token_dtype(vocab_size)
     tokenizer = CharTokenizer("".join(chr(0x100 + i) for i in range(vocab_size)))
     train, val = (rng.integers(0, vocab_size, n, dtype=dtype) for n in (n_tokens, n_tokens // 10))
     return Dataset(train, val, tokenizer)

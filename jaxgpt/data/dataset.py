@@ -13,6 +13,16 @@ from jaxgpt.data.tokenizer import CharTokenizer, tokenizer_from_dict
 from jaxgpt.errors import DataError
 
 
+def token_dtype(vocab_size: int) -> np.dtype:
+    """How train.bin and val.bin store ids: uint16 (2 bytes a token) when every id fits, else uint32."""
+    return np.dtype(np.uint16 if vocab_size <= 2**16 else np.uint32)
+
+
+def meta_of(tokenizer, dtype) -> dict:
+    """meta.json beside the token files: the tokenizer and the ids' dtype (what `Dataset.load` reads)."""
+    return {"tokenizer": tokenizer.to_dict(), "dtype": np.dtype(dtype).name}
+
+
 @dataclasses.dataclass
 class Dataset:
     """Token ids of the first 90% (train) and last 10% (val) of a text, as uint16 (2 bytes a token)."""
@@ -31,7 +41,7 @@ class Dataset:
             ids = tokenizer.encode(text)
         except ValueError as error:
             raise DataError(f"the data does not match the checkpoint's tokenizer: {error}") from None
-        dtype = np.uint16 if tokenizer.vocab_size <= 2**16 else np.uint32
+        dtype = token_dtype(tokenizer.vocab_size)
         split = int(len(ids) * (1 - val_fraction))
         return cls(ids[:split].astype(dtype), ids[split:].astype(dtype), tokenizer)
 
@@ -41,8 +51,7 @@ class Dataset:
         folder.mkdir(parents=True, exist_ok=True)
         self.train.tofile(folder / "train.bin")
         self.val.tofile(folder / "val.bin")
-        meta = {"tokenizer": self.tokenizer.to_dict(), "dtype": self.train.dtype.name}
-        (folder / "meta.json").write_text(json.dumps(meta))
+        (folder / "meta.json").write_text(json.dumps(meta_of(self.tokenizer, self.train.dtype)))
         return folder
 
     @classmethod

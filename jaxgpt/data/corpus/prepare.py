@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 
 from jaxgpt.data.corpus.formats import read_documents
 from jaxgpt.data.corpus.inputs import corpus_files
-from jaxgpt.data.corpus.token_files import token_dtype, token_file
-from jaxgpt.data.dataset import Dataset
+from jaxgpt.data.corpus.token_files import token_file
+from jaxgpt.data.dataset import Dataset, meta_of, token_dtype
 from jaxgpt.data.tokenizer import BPETokenizer, CharTokenizer
 from jaxgpt.errors import DataError, InputError
 
@@ -61,9 +61,9 @@ def prepare_corpus(
         new_or_existing_folder(folder),
         token_file(folder, token_dtype(encoder.vocab_size)) as tokens,
         ThreadPoolExecutor(num_proc) as threads,
-        tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, disable=not progress) as bar,
+        bytes_bar(files, progress, "tokenizing") as bar,
     ):
-        for batch in batches(files, text_field, bar):
+        for batch in batches(corpus_pieces(files, text_field, bar)):
             ids = encode(encoder, [text for text, _ in batch], threads, num_proc)
             tokens.append_pieces(ids, [ends_document for _, ends_document in batch], lambda: separator(encoder))
             seconds = time.perf_counter() - start
@@ -71,8 +71,7 @@ def prepare_corpus(
         if not tokens.count:
             raise DataError(f"{', '.join(inputs)} hold no text: choose files with text in them")
         split = tokens.split_at(val_fraction)
-        meta = {"tokenizer": encoder.to_dict(), "dtype": tokens.dtype.name}
-        tokens.finish(folder, split, meta)
+        tokens.finish(folder, split, meta_of(encoder, tokens.dtype))
         documents, total = len(tokens.document_ends), tokens.count
     return Prepared(
         folder, len(files), documents, split, total - split, encoder.vocab_size, time.perf_counter() - start
@@ -97,21 +96,34 @@ def new_or_existing_folder(folder: pathlib.Path):
         raise
 
 
-def batches(files, text_field: str, bar) -> Iterator[list[tuple[str, bool]]]:
-    """The corpus's non-empty documents as batches of (piece, ends its document), about
-    BATCH_CHARS characters each; `bar` advances by the bytes read."""
-    batch, chars, done_bytes, open_document = [], 0, 0, False
+def bytes_bar(files, progress: bool, description: str) -> tqdm:
+    """A progress bar over the bytes of `files`."""
+    total = sum(path.stat().st_size for path in files)
+    return tqdm(total=total, unit="B", unit_scale=True, desc=description, disable=not progress)
+
+
+def corpus_pieces(files, text_field: str, bar) -> Iterator[tuple[str, bool]]:
+    """The pieces of the corpus's documents, (text, ends its document), in order; a document
+    without text is left out. `bar` advances by the bytes read."""
+    done_bytes, in_document = 0, False
     for path in files:
         for text, ends_document, position in read_documents(path, text_field):
-            if text or open_document:  # an empty document is skipped; an empty last piece ends its own
-                batch.append((text, ends_document))
-                chars += len(text)
-                open_document = not ends_document
-            if chars >= BATCH_CHARS:
-                yield batch
-                batch, chars = [], 0
+            if text or in_document:  # an empty last piece still ends its document
+                yield text, ends_document
+                in_document = not ends_document
             bar.update(done_bytes + position - bar.n)
         done_bytes += path.stat().st_size
+
+
+def batches(pieces: Iterator[tuple[str, bool]]) -> Iterator[list[tuple[str, bool]]]:
+    """The pieces in batches of about BATCH_CHARS characters."""
+    batch, chars = [], 0
+    for text, ends_document in pieces:
+        batch.append((text, ends_document))
+        chars += len(text)
+        if chars >= BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
     if batch:
         yield batch
 
@@ -139,18 +151,11 @@ def separator(encoder) -> np.ndarray:
 def character_vocabulary(files, text_field: str, progress: bool) -> CharTokenizer:
     """Every character of the corpus, in sorted order (deterministic), and the newline that
     separates documents when there are several: a first streaming pass."""
-    chars, documents, has_text = set(), 0, False  # documents with text in them
-    with tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, disable=not progress) as bar:
-        bar.set_description("vocabulary")
-        done_bytes = 0
-        for path in files:
-            for text, ends_document, position in read_documents(path, text_field):
-                chars.update(text)
-                has_text = has_text or bool(text)
-                if ends_document:
-                    documents, has_text = documents + has_text, False
-                bar.update(done_bytes + position - bar.n)
-            done_bytes += path.stat().st_size
+    chars, documents = set(), 0
+    with bytes_bar(files, progress, "vocabulary") as bar:
+        for text, ends_document in corpus_pieces(files, text_field, bar):
+            chars.update(text)
+            documents += ends_document
     if documents > 1:
         chars.add("\n")
     return CharTokenizer("".join(sorted(chars)))

@@ -24,11 +24,6 @@ from jaxgpt.errors import DataError
 COPY_BYTES = 1 << 24  # a slice of the validation ids as they are copied out
 
 
-def token_dtype(vocab_size: int) -> np.dtype:
-    """uint16 (2 bytes a token) when every id fits, else uint32."""
-    return np.dtype(np.uint16 if vocab_size <= 2**16 else np.uint32)
-
-
 class TokenFile:
     """Ids appended to `path` in `dtype`, with the running count at the end of each document."""
 
@@ -45,7 +40,7 @@ class TokenFile:
         parts_N, count = [], self.count
         for ids_N, ends in zip(ids, ends_document):
             if not self.in_document and self.document_ends:
-                parts_N.append(separator())
+                parts_N.append(np.asarray(separator(), dtype=self.dtype))
                 count += len(parts_N[-1])
             parts_N.append(np.asarray(ids_N, dtype=self.dtype))
             count += len(parts_N[-1])
@@ -53,7 +48,7 @@ class TokenFile:
             if ends:
                 self.document_ends.append(count)
         if parts_N:
-            self.file.write(np.concatenate(parts_N).astype(self.dtype).tobytes())
+            self.file.write(np.concatenate(parts_N).tobytes())
         self.count = count
 
     def close(self) -> None:
