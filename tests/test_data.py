@@ -112,6 +112,21 @@ def test_sampler_targets_are_inputs_shifted_and_state_replays():
     np.testing.assert_array_equal(BatchSampler(tokens, 8, seed=3).sample(2, 4)[0], x)
 
 
+def test_a_token_file_is_read_window_by_window_with_the_same_batches(tmp_path):
+    ids = np.random.default_rng(0).integers(0, 60000, size=5000).astype(np.uint16)
+    (tmp_path / "train.bin").write_bytes(b"header" + ids.tobytes())
+    mapped = np.memmap(tmp_path / "train.bin", dtype=np.uint16, mode="r", offset=6)
+    from_file, in_memory = BatchSampler(mapped, 16, seed=7), BatchSampler(ids, 16, seed=7)
+    assert from_file.file is not None and in_memory.file is None
+    for batch_shape in [(3,), (2, 5), ()]:
+        for got, expected in zip(from_file.sample(*batch_shape), in_memory.sample(*batch_shape)):
+            assert got.dtype == np.int32 and got.shape == (*batch_shape, 16)
+            np.testing.assert_array_equal(got, expected)
+    sliced = BatchSampler(mapped[100:], 16, seed=7)  # a slice keeps the file's name, not its own offset
+    assert sliced.file is None
+    np.testing.assert_array_equal(sliced.sample(4)[0], BatchSampler(ids[100:], 16, seed=7).sample(4)[0])
+
+
 def test_sampler_rejects_data_shorter_than_a_block():
     with pytest.raises(DataError, match="has 5 tokens, too few for block_size=8"):
         BatchSampler(np.arange(5), block_size=8, seed=0)
