@@ -23,7 +23,7 @@ from jaxgpt.benchmark.timing import (
     weight_bytes,
 )
 from jaxgpt.cli.allocator import describe
-from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.cli.run import OneLineErrorParser
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
 from jaxgpt.training.config import TrainConfig

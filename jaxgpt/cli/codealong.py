@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.cli.run import OneLineErrorParser
 from jaxgpt.data.dataset import Dataset
 from jaxgpt.data.sources import load_text
 from jaxgpt.errors import InputError

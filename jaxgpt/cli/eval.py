@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from jaxgpt.cli.flags import OneLineErrorParser, parse_checkpoint
+from jaxgpt.cli.flags import parse_checkpoint
+from jaxgpt.cli.run import OneLineErrorParser
 from jaxgpt.errors import InputError
 from jaxgpt.training.run_eval import evaluate_run
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
-from jaxgpt.cli.flags import OneLineErrorParser, parse_checkpoint
+from jaxgpt.cli.flags import parse_checkpoint
+from jaxgpt.cli.run import OneLineErrorParser
 from jaxgpt.errors import InputError
 from jaxgpt.study.explorer import GENERATOR, write_attention_explorer
 from jaxgpt.training.run.restore import restore_model

@@ -1,6 +1,6 @@
 """Command-line flags: one --flag per config field (nanoGPT's names: --name=value or --name value),
-its type, help line and values read from the field itself (jaxgpt.settings), and errors in one
-line instead of argparse's usage block."""
+its type, help line and values read from the field itself (jaxgpt.settings); the parser that
+says an error in one line is jaxgpt.cli.run's."""
 
 from __future__ import annotations
 
@@ -13,11 +13,6 @@ from jaxgpt.settings import choices_of, help_of
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.sharding import fit_batch_to_devices
 from jaxgpt.training.run.folder import RunDir
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of argparse's usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def parse_bool(text: str) -> bool:

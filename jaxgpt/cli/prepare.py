@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxgpt.cli.flags import OneLineErrorParser
+from jaxgpt.cli.run import OneLineErrorParser
 from jaxgpt.data.corpus.prepare import prepare_corpus
 from jaxgpt.data.sources import download_shakespeare
 from jaxgpt.errors import reported_os_errors

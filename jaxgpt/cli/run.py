@@ -5,17 +5,21 @@ traceback), and its exit, without the interpreter's slow teardown."""
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import os
 import pathlib
 import sys
 import threading
 
-import jax
-
 from jaxgpt.data.cache import cache_dir
 from jaxgpt.errors import DeviceError, JaxgptError, TrainingError, reported_device_errors
 from jaxgpt.training.interrupt import TrainingInterrupted
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def use_compilation_cache(enabled: bool) -> None:
@@ -24,6 +28,8 @@ def use_compilation_cache(enabled: bool) -> None:
     compilation is kept, not only those over JAX's default second: a run compiles ~30 small
     functions (initialisation, the evaluation step, the checks before a save), ~0.1-0.3 s each on
     a CPU, that a re-run would otherwise compile again."""
+    import jax  # here: scripts that never compile (prepare.py) start without it
+
     if enabled and not jax.config.jax_compilation_cache_dir:
         jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jit"))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

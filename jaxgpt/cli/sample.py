@@ -6,7 +6,8 @@ import pathlib
 
 import jax
 
-from jaxgpt.cli.flags import OneLineErrorParser, parse_bool, parse_checkpoint
+from jaxgpt.cli.flags import parse_bool, parse_checkpoint
+from jaxgpt.cli.run import OneLineErrorParser
 from jaxgpt.data.tokenizer import BPETokenizer
 from jaxgpt.decoding.generate import check_sampling, generate
 from jaxgpt.errors import InputError

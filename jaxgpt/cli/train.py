@@ -7,14 +7,13 @@ import jax
 from jaxgpt.cli.allocator import describe
 from jaxgpt.cli.flags import (
     COMMAND_FLAGS,
-    OneLineErrorParser,
     add_command_flags,
     add_config_flags,
     fit_recipe_to_devices,
     given_flags,
     run_settings,
 )
-from jaxgpt.cli.run import use_compilation_cache
+from jaxgpt.cli.run import OneLineErrorParser, use_compilation_cache
 from jaxgpt.model.config import GPT_PRESETS, GPTConfig
 from jaxgpt.training.config import TrainConfig
 from jaxgpt.training.devices.distributed import initialize, is_main_process

@@ -7,14 +7,13 @@ import jax
 
 from jaxgpt.cli.flags import (
     COMMAND_FLAGS,
-    OneLineErrorParser,
     add_command_flags,
     add_config_flags,
     fit_recipe_to_devices,
     given_flags,
     run_settings,
 )
-from jaxgpt.cli.run import use_compilation_cache
+from jaxgpt.cli.run import OneLineErrorParser, use_compilation_cache
 from jaxgpt.data.tasks import TASKS
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import TRANSFORMER_PRESETS, TransformerConfig
