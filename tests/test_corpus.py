@@ -208,22 +208,21 @@ def test_characters_beyond_uint16_are_kept_in_uint32(tmp_path):
 def test_an_interrupted_prepare_leaves_nothing_that_reads_as_data(tmp_path, monkeypatch, many_documents):
     corpus, _ = many_documents
     monkeypatch.setattr(corpus_prepare, "BATCH_CHARS", 500)
-    calls = []
+    batches = corpus_prepare.batches
 
-    def interrupted(encoder, texts, threads, num_proc):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return [encoder.encode(text) for text in texts]
+    def interrupted_at_the_third_batch(pieces):  # two batches are with the worker processes then
+        for number, batch in enumerate(batches(pieces)):
+            if number == 2:
+                raise KeyboardInterrupt
+            yield batch
 
-    monkeypatch.setattr(corpus_prepare, "encode", interrupted)
+    monkeypatch.setattr(corpus_prepare, "batches", interrupted_at_the_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        prepare_corpus([str(corpus)], tmp_path / "data", "char", progress=False)
+        prepare_corpus([str(corpus)], tmp_path / "data", "char", num_proc=2, progress=False)
     assert not (tmp_path / "data").exists()  # the folder it made, and the ids it had written, are gone
     (tmp_path / "data").mkdir()
-    calls.clear()
     with pytest.raises(KeyboardInterrupt):  # a folder that was there stays, without the ids
-        prepare_corpus([str(corpus)], tmp_path / "data", "char", progress=False)
+        prepare_corpus([str(corpus)], tmp_path / "data", "char", num_proc=2, progress=False)
     assert list((tmp_path / "data").iterdir()) == []
     monkeypatch.undo()
     prepare_corpus([str(corpus)], tmp_path / "data", "char", progress=False)  # a rerun goes through

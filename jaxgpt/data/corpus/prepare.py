@@ -1,8 +1,8 @@
 """A corpus's files into train.bin, val.bin and meta.json, streamed: the documents are read in
-pieces, tokenized a batch at a time (GPT-2's BPE on `num_proc` threads: tiktoken's encoder runs
-outside Python's lock) and written as they come, so memory stays bounded by one batch whatever the
-corpus size. Documents are separated by GPT-2's <|endoftext|> token, or by a newline with the
-character tokenizer, whose vocabulary a first pass over the corpus collects."""
+pieces, tokenized a batch at a time (on `num_proc` worker processes, encode.py) and written as
+they come, so memory stays bounded by two batches whatever the corpus size. Documents are
+separated by GPT-2's <|endoftext|> token, or by a newline with the character tokenizer, whose
+vocabulary a first pass over the corpus collects."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import dataclasses
 import os
 import pathlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
-import numpy as np
 from tqdm.auto import tqdm
 
+from jaxgpt.data.corpus.encode import Piece, encoded_batches
 from jaxgpt.data.corpus.formats import read_documents
 from jaxgpt.data.corpus.inputs import corpus_files
 from jaxgpt.data.corpus.token_files import token_file
@@ -41,14 +40,15 @@ class Prepared:
 def prepare_corpus(
     inputs: list[str],
     out_dir,
-    tokenizer: str = "gpt2",
+    tokenizer="gpt2",
     text_field: str = "text",
     val_fraction: float = 0.1,
     num_proc: int | None = None,
     progress: bool = True,
 ) -> Prepared:
     """Tokenize the files `inputs` name (files, folders, globs) into `out_dir`, which must not
-    hold prepared data yet; see the module's docstring."""
+    hold prepared data yet, with `tokenizer`: "gpt2" (GPT-2's BPE), "char" (the corpus's own
+    characters) or a tokenizer (a checkpoint's); see the module's docstring."""
     start = time.perf_counter()
     files = corpus_files(inputs)
     folder = pathlib.Path(out_dir)
@@ -56,16 +56,16 @@ def prepare_corpus(
     if existing:
         raise InputError(f"{out_dir} already holds prepared data ({', '.join(existing)}): choose another --out_dir")
     num_proc = num_proc or available_cores()
-    encoder = BPETokenizer.gpt2() if tokenizer == "gpt2" else character_vocabulary(files, text_field, progress)
+    encoder = encoder_of(tokenizer, files, text_field, progress)
+    dtype = token_dtype(encoder.vocab_size)
     with (
         new_or_existing_folder(folder),
-        token_file(folder, token_dtype(encoder.vocab_size)) as tokens,
-        ThreadPoolExecutor(num_proc) as threads,
+        token_file(folder, dtype) as tokens,
         bytes_bar(files, progress, "tokenizing") as bar,
     ):
-        for batch in batches(corpus_pieces(files, text_field, bar)):
-            ids = encode(encoder, [text for text, _ in batch], threads, num_proc)
-            tokens.append_pieces(ids, [ends_document for _, ends_document in batch], lambda: separator(encoder))
+        pieces = with_separators(corpus_pieces(files, text_field, bar))
+        for ids_N, document_ends in encoded_batches(batches(pieces), encoder, dtype, num_proc):
+            tokens.append(ids_N, document_ends)
             seconds = time.perf_counter() - start
             bar.set_postfix(tokens=f"{tokens.count:,}", tokens_s=f"{tokens.count / seconds:,.0f}", refresh=False)
         if not tokens.count:
@@ -76,6 +76,15 @@ def prepare_corpus(
     return Prepared(
         folder, len(files), documents, split, total - split, encoder.vocab_size, time.perf_counter() - start
     )
+
+
+def encoder_of(tokenizer, files, text_field: str, progress: bool):
+    """GPT-2's BPE for "gpt2", the corpus's characters for "char" (a first pass), else `tokenizer`."""
+    if tokenizer == "gpt2":
+        return BPETokenizer.gpt2()
+    if tokenizer == "char":
+        return character_vocabulary(files, text_field, progress)
+    return tokenizer
 
 
 def available_cores() -> int:
@@ -115,37 +124,26 @@ def corpus_pieces(files, text_field: str, bar) -> Iterator[tuple[str, bool]]:
         done_bytes += path.stat().st_size
 
 
-def batches(pieces: Iterator[tuple[str, bool]]) -> Iterator[list[tuple[str, bool]]]:
+def with_separators(pieces: Iterator[tuple[str, bool]]) -> Iterator[Piece]:
+    """Each piece as (text, a separator goes before it, it ends its document): the separator goes
+    before every document but the first."""
+    starts_document, first = True, True
+    for text, ends_document in pieces:
+        yield text, starts_document and not first, ends_document
+        starts_document, first = ends_document, False
+
+
+def batches(pieces: Iterator[Piece]) -> Iterator[list[Piece]]:
     """The pieces in batches of about BATCH_CHARS characters."""
     batch, chars = [], 0
-    for text, ends_document in pieces:
-        batch.append((text, ends_document))
-        chars += len(text)
+    for piece in pieces:
+        batch.append(piece)
+        chars += len(piece[0])
         if chars >= BATCH_CHARS:
             yield batch
             batch, chars = [], 0
     if batch:
         yield batch
-
-
-def encode(encoder, texts: list[str], threads: ThreadPoolExecutor, num_proc: int) -> list[np.ndarray]:
-    """Each text's ids. GPT-2's BPE runs on the threads, each taking one contiguous share of the
-    texts: one task per thread, not per text (a task costs ~25 us, more than a short document).
-    The ids become arrays there too, beside the other threads' encoding."""
-    if not isinstance(encoder, BPETokenizer):
-        return [encoder.encode(text) for text in texts]
-    share = -(-len(texts) // num_proc)
-
-    def encode_share(first: int) -> list[np.ndarray]:
-        encode_one = encoder.encoding.encode
-        return [np.asarray(encode_one(text, allowed_special="all"), np.int32) for text in texts[first : first + share]]
-
-    return [ids for ids_of_share in threads.map(encode_share, range(0, len(texts), share)) for ids in ids_of_share]
-
-
-def separator(encoder) -> np.ndarray:
-    """What goes between two documents: <|endoftext|>, or a newline for characters."""
-    return np.array([encoder.encoding.eot_token]) if isinstance(encoder, BPETokenizer) else encoder.encode("\n")
 
 
 def character_vocabulary(files, text_field: str, progress: bool) -> CharTokenizer:

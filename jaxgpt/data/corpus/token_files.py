@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import pathlib
-from typing import Callable
 
 import numpy as np
 
@@ -32,24 +31,13 @@ class TokenFile:
         self.file = open(self.path, "wb")
         self.count = 0
         self.document_ends = array.array("q")  # the ids' count after each document: 8 bytes a document
-        self.in_document = False  # the last piece did not end its document
 
-    def append_pieces(self, ids: list, ends_document: list[bool], separator: Callable[[], np.ndarray]) -> None:
-        """The ids of successive pieces of documents, in one write, with the ids `separator()` gives
-        before each document but the first."""
-        parts_N, count = [], self.count
-        for ids_N, ends in zip(ids, ends_document):
-            if not self.in_document and self.document_ends:
-                parts_N.append(np.asarray(separator(), dtype=self.dtype))
-                count += len(parts_N[-1])
-            parts_N.append(np.asarray(ids_N, dtype=self.dtype))
-            count += len(parts_N[-1])
-            self.in_document = not ends
-            if ends:
-                self.document_ends.append(count)
-        if parts_N:
-            self.file.write(np.concatenate(parts_N).tobytes())
-        self.count = count
+    def append(self, ids_N: np.ndarray, document_ends: list[int]) -> None:
+        """Ids in this file's dtype, and their counts (from the first of them) after each document
+        they end."""
+        self.file.write(memoryview(np.ascontiguousarray(ids_N, self.dtype)))
+        self.document_ends.extend(self.count + count for count in document_ends)
+        self.count += len(ids_N)
 
     def close(self) -> None:
         self.file.close()
