@@ -1,6 +1,6 @@
 """Where training data comes from, and the one place that decides what --dataset and --data_file
-mean: `SOURCES`, a table of the kinds of data (a text file, tiny Shakespeare, a folder made by
-scripts/prepare.py). Adding a kind is one entry here and its test."""
+mean: `SOURCES`, a table of the kinds of data (a corpus given by --data_file, tiny Shakespeare, a
+folder made by scripts/prepare.py). Adding a kind is one entry here and its test."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import urllib.request
 
 from jaxgpt.atomic import write_atomically
 from jaxgpt.data.cache import CACHE_ENV, cache_dir
+from jaxgpt.data.corpus.cached import prepared_copy, read_whole
+from jaxgpt.data.corpus.inputs import corpus_files
 from jaxgpt.data.dataset import Dataset
 from jaxgpt.data.tokenizer import BPETokenizer
 from jaxgpt.errors import DataError, reported_os_errors
@@ -77,24 +79,28 @@ def load_text(dataset: str = "shakespeare_char", data_file: str | None = None) -
     return text
 
 
-def _text_file(dataset: str, data_file: str | None, tokenizer) -> Dataset:
-    return Dataset.from_text(load_text(data_file=data_file), tokenizer)
+def _corpus(dataset: str, data_file: str | None, tokenizer, text_field: str, echo) -> Dataset:
+    """One small text file in memory, as always; anything bigger or more through a prepared copy."""
+    files = corpus_files([data_file])
+    if read_whole(files):
+        return Dataset.from_text(load_text(data_file=data_file), tokenizer)
+    return Dataset.load(prepared_copy(files, "char" if tokenizer is None else tokenizer, text_field, echo))
 
 
-def _shakespeare(dataset: str, data_file: str | None, tokenizer) -> Dataset:
+def _shakespeare(dataset: str, data_file: str | None, tokenizer, text_field: str, echo) -> Dataset:
     if tokenizer is None and dataset == "shakespeare":
         tokenizer = BPETokenizer.gpt2()
     return Dataset.from_text(load_text(dataset), tokenizer)
 
 
-def _prepared_folder(dataset: str, data_file: str | None, tokenizer) -> Dataset:
+def _prepared_folder(dataset: str, data_file: str | None, tokenizer, text_field: str, echo) -> Dataset:
     return Dataset.load(dataset)
 
 
-# each kind of data: (does (dataset, data_file) name it?, load(dataset, data_file, tokenizer) -> Dataset);
-# the first kind that claims the flags loads them
+# each kind of data: (does (dataset, data_file) name it?, load(dataset, data_file, tokenizer, text_field, echo)
+# -> Dataset); the first kind that claims the flags loads them
 SOURCES = {
-    "a text file (--data_file)": (lambda dataset, data_file: data_file is not None, _text_file),
+    "a corpus (--data_file)": (lambda dataset, data_file: data_file is not None, _corpus),
     "tiny Shakespeare": (lambda dataset, data_file: dataset in DATASETS, _shakespeare),
     "a prepared folder": (lambda dataset, data_file: pathlib.Path(dataset).is_dir(), _prepared_folder),
 }
@@ -103,7 +109,7 @@ SOURCES = {
 def source_of(dataset: str, data_file: str | None = None) -> str:
     """Which of `SOURCES` the flags name; a one-line error when none (checked before anything loads)."""
     if data_file is not None:
-        check_data_file(data_file)
+        corpus_files([data_file])  # a one-line error for a path that is missing or holds no text
     for name, (claims, _) in SOURCES.items():
         if claims(dataset, data_file):
             return name
@@ -113,8 +119,11 @@ def source_of(dataset: str, data_file: str | None = None) -> str:
     )
 
 
-def load_dataset(dataset: str, data_file: str | None = None, tokenizer=None) -> Dataset:
+def load_dataset(
+    dataset: str, data_file: str | None = None, tokenizer=None, text_field: str = "text", echo=print
+) -> Dataset:
     """The training data the flags name, tokenized by `tokenizer` (by default: GPT-2 BPE for the
-    "shakespeare" dataset, characters for a text; a prepared folder has its own)."""
+    "shakespeare" dataset, characters for a corpus; a prepared folder has its own). `text_field`:
+    the field of a .jsonl corpus's text; `echo` says where a corpus's prepared copy is."""
     _, load = SOURCES[source_of(dataset, data_file)]
-    return load(dataset, data_file, tokenizer)
+    return load(dataset, data_file, tokenizer, text_field, echo)

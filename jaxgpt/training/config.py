@@ -43,7 +43,12 @@ class TrainConfig:
         f"{' or '.join(DATASETS)} (tiny Shakespeare by characters or by GPT-2 tokens), or a folder made by "
         "scripts/prepare.py",
     )
-    data_file: str | None = setting(None, "any UTF-8 text file, tokenized by characters; replaces --dataset")
+    data_file: str | None = setting(
+        None,
+        "a UTF-8 text, .jsonl or .parquet file (also .gz / .zst), a folder or a glob, tokenized by characters; "
+        "replaces --dataset. Beyond one text file of 64 MB it is prepared once into the cache folder",
+    )
+    text_field: str = setting("text", "the field (.jsonl) or column (.parquet) that holds data_file's text")
     gradient_accumulation_steps: int = setting(1, "micro-batches averaged into one optimizer step")
     batch_size: int = setting(12, "sequences per micro-batch, split over all devices (a multiple of their number)")
     learning_rate: float = setting(6e-4, "peak learning rate (after warmup)")

@@ -105,7 +105,8 @@ def evaluate_gpt(model, params, meta: dict, batch_size: int = 64, data_file=None
     batch_size = -(-batch_size // mesh.size) * mesh.size  # a multiple of the devices: each takes a share
     tokenizer = tokenizer_from_dict(meta["tokenizer"])
     train = TrainConfig.from_json(meta["train"])
-    data = load_dataset(train.dataset, train.data_file if data_file is None else str(data_file), tokenizer)
+    data_file = train.data_file if data_file is None else str(data_file)
+    data = load_dataset(train.dataset, data_file, tokenizer, train.text_field, echo=lambda *_: None)
     result = {"iter": meta["iter"], "unit": "character" if isinstance(tokenizer, CharTokenizer) else "token"}
     for split in ("train", "val"):
         tokens = data.split(split)

@@ -165,7 +165,7 @@ def train(
         elif model_config is None:
             raise InputError("train() needs a model_config to start from scratch")
         check_divisible(config.batch_size, mesh)
-        data = load_dataset(config.dataset, config.data_file, tokenizer)
+        data = load_dataset(config.dataset, config.data_file, tokenizer, config.text_field, echo)
         if pretrained_params is None:
             model_config = dataclasses.replace(model_config, vocab_size=data.tokenizer.vocab_size)
         elif data.tokenizer.vocab_size != model_config.vocab_size:
