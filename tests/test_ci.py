@@ -1,5 +1,5 @@
 """CI's floor run stays honest: Colab's pins are pyproject.toml's lower bounds, and the test modules
-it leaves out (no PyTorch there) are exactly those that need PyTorch."""
+it leaves out (no PyTorch, transformers or datasets there) are exactly those that need them."""
 
 import ast
 import pathlib
@@ -9,9 +9,10 @@ import tomllib
 from helpers import colab_pins
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TORCH_MODULES = {
+HF_MODULES = {  # the "hf" extra's packages, and jaxgpt's modules that import them
     "torch",
     "transformers",
+    "datasets",
     "jaxgpt.benchmark.pytorch",
     "jaxgpt.benchmark.torch_gpt",
     "jaxgpt.benchmark.codealong_torch",
@@ -36,13 +37,13 @@ def imports(path: pathlib.Path) -> set[str]:
     return names
 
 
-def test_the_floor_run_leaves_out_exactly_the_modules_that_need_torch():
+def test_the_floor_run_leaves_out_exactly_the_modules_that_need_the_hf_extra():
     needing = {
         str(path.relative_to(ROOT))
         for path in sorted((ROOT / "tests").glob("test_*.py"))
-        if any(name.split(".")[0] in TORCH_MODULES or name in TORCH_MODULES for name in imports(path))
+        if any(name.split(".")[0] in HF_MODULES or name in HF_MODULES for name in imports(path))
     }
-    assert set(listed(ROOT / ".ci" / "needs-torch.txt")) == needing
+    assert set(listed(ROOT / ".ci" / "needs-hf.txt")) == needing
 
 
 def test_colabs_pins_are_the_lower_bounds():

@@ -1,15 +1,44 @@
 """Which files a corpus is. `--data_file` takes files, folders (read recursively) and globs, any
 number of them; the files are read in sorted order, so the same inputs always make the same token
 files. A folder contributes the files whose format formats.py knows (a dataset's README or
-.gitattributes is not text to train on); a file named on its own is read whatever its name."""
+.gitattributes is not text to train on); a file named on its own is read whatever its name.
+`CorpusFiles` reads them as one stream of pieces of documents, with a progress bar over bytes."""
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import pathlib
+from typing import Iterator
 
-from jaxgpt.data.corpus.formats import format_of
+from tqdm.auto import tqdm
+
+from jaxgpt.data.corpus.formats import format_of, read_documents
 from jaxgpt.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusFiles:
+    """A corpus's files, read in order (hub.py's HubDataset is the other kind of corpus)."""
+
+    files: list[pathlib.Path]
+
+    def bar(self, progress: bool, description: str) -> tqdm:
+        """A progress bar over the files' bytes."""
+        total = sum(path.stat().st_size for path in self.files)
+        return tqdm(total=total, unit="B", unit_scale=True, desc=description, disable=not progress)
+
+    def pieces(self, text_field: str, bar) -> Iterator[tuple[str, bool]]:
+        """The pieces of the documents, (text, ends its document), in order; a document without
+        text is left out. `bar` advances by the bytes read."""
+        done_bytes, in_document = 0, False
+        for path in self.files:
+            for text, ends_document, position in read_documents(path, text_field):
+                if text or in_document:  # an empty last piece still ends its document
+                    yield text, ends_document
+                    in_document = not ends_document
+                bar.update(done_bytes + position - bar.n)
+            done_bytes += path.stat().st_size
 
 
 def corpus_files(inputs: list[str]) -> list[pathlib.Path]:

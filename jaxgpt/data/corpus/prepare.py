@@ -13,11 +13,9 @@ import pathlib
 import time
 from typing import Iterator
 
-from tqdm.auto import tqdm
-
 from jaxgpt.data.corpus.encode import Piece, encoded_batches
-from jaxgpt.data.corpus.formats import read_documents
-from jaxgpt.data.corpus.inputs import corpus_files
+from jaxgpt.data.corpus.hub import HubDataset
+from jaxgpt.data.corpus.inputs import CorpusFiles, corpus_files
 from jaxgpt.data.corpus.token_files import token_file
 from jaxgpt.data.dataset import Dataset, meta_of, token_dtype
 from jaxgpt.data.tokenizer import BPETokenizer, CharTokenizer
@@ -38,7 +36,7 @@ class Prepared:
 
 
 def prepare_corpus(
-    inputs: list[str],
+    inputs: list[str] | HubDataset,
     out_dir,
     tokenizer="gpt2",
     text_field: str = "text",
@@ -46,44 +44,45 @@ def prepare_corpus(
     num_proc: int | None = None,
     progress: bool = True,
 ) -> Prepared:
-    """Tokenize the files `inputs` name (files, folders, globs) into `out_dir`, which must not
-    hold prepared data yet, with `tokenizer`: "gpt2" (GPT-2's BPE), "char" (the corpus's own
-    characters) or a tokenizer (a checkpoint's); see the module's docstring."""
+    """Tokenize the files `inputs` name (files, folders, globs), or a `HubDataset`, into `out_dir`,
+    which must not hold prepared data yet, with `tokenizer`: "gpt2" (GPT-2's BPE), "char" (the
+    corpus's own characters) or a tokenizer (a checkpoint's); see the module's docstring."""
     start = time.perf_counter()
-    files = corpus_files(inputs)
+    corpus = inputs if isinstance(inputs, HubDataset) else CorpusFiles(corpus_files(inputs))
     folder = pathlib.Path(out_dir)
     existing = [name for name in Dataset.FILES if (folder / name).exists()]
     if existing:
         raise InputError(f"{out_dir} already holds prepared data ({', '.join(existing)}): choose another --out_dir")
     num_proc = num_proc or available_cores()
-    encoder = encoder_of(tokenizer, files, text_field, progress)
+    encoder = encoder_of(tokenizer, corpus, text_field, progress)
     dtype = token_dtype(encoder.vocab_size)
     with (
         new_or_existing_folder(folder),
         token_file(folder, dtype) as tokens,
-        bytes_bar(files, progress, "tokenizing") as bar,
+        corpus.bar(progress, "tokenizing") as bar,
     ):
-        pieces = with_separators(corpus_pieces(files, text_field, bar))
+        pieces = with_separators(corpus.pieces(text_field, bar))
         for ids_N, document_ends in encoded_batches(batches(pieces), encoder, dtype, num_proc):
             tokens.append(ids_N, document_ends)
             seconds = time.perf_counter() - start
             bar.set_postfix(tokens=f"{tokens.count:,}", tokens_s=f"{tokens.count / seconds:,.0f}", refresh=False)
         if not tokens.count:
-            raise DataError(f"{', '.join(inputs)} hold no text: choose files with text in them")
+            named = inputs if isinstance(inputs, HubDataset) else ", ".join(inputs)
+            raise DataError(f"{named} hold no text: choose files with text in them")
         split = tokens.split_at(val_fraction)
         tokens.finish(folder, split, meta_of(encoder, tokens.dtype))
         documents, total = len(tokens.document_ends), tokens.count
     return Prepared(
-        folder, len(files), documents, split, total - split, encoder.vocab_size, time.perf_counter() - start
+        folder, len(corpus.files), documents, split, total - split, encoder.vocab_size, time.perf_counter() - start
     )
 
 
-def encoder_of(tokenizer, files, text_field: str, progress: bool):
+def encoder_of(tokenizer, corpus, text_field: str, progress: bool):
     """GPT-2's BPE for "gpt2", the corpus's characters for "char" (a first pass), else `tokenizer`."""
     if tokenizer == "gpt2":
         return BPETokenizer.gpt2()
     if tokenizer == "char":
-        return character_vocabulary(files, text_field, progress)
+        return character_vocabulary(corpus, text_field, progress)
     return tokenizer
 
 
@@ -103,25 +102,6 @@ def new_or_existing_folder(folder: pathlib.Path):
         if made and not any(folder.iterdir()):
             folder.rmdir()
         raise
-
-
-def bytes_bar(files, progress: bool, description: str) -> tqdm:
-    """A progress bar over the bytes of `files`."""
-    total = sum(path.stat().st_size for path in files)
-    return tqdm(total=total, unit="B", unit_scale=True, desc=description, disable=not progress)
-
-
-def corpus_pieces(files, text_field: str, bar) -> Iterator[tuple[str, bool]]:
-    """The pieces of the corpus's documents, (text, ends its document), in order; a document
-    without text is left out. `bar` advances by the bytes read."""
-    done_bytes, in_document = 0, False
-    for path in files:
-        for text, ends_document, position in read_documents(path, text_field):
-            if text or in_document:  # an empty last piece still ends its document
-                yield text, ends_document
-                in_document = not ends_document
-            bar.update(done_bytes + position - bar.n)
-        done_bytes += path.stat().st_size
 
 
 def with_separators(pieces: Iterator[tuple[str, bool]]) -> Iterator[Piece]:
@@ -146,12 +126,12 @@ def batches(pieces: Iterator[Piece]) -> Iterator[list[Piece]]:
         yield batch
 
 
-def character_vocabulary(files, text_field: str, progress: bool) -> CharTokenizer:
+def character_vocabulary(corpus, text_field: str, progress: bool) -> CharTokenizer:
     """Every character of the corpus, in sorted order (deterministic), and the newline that
     separates documents when there are several: a first streaming pass."""
     chars, documents = set(), 0
-    with bytes_bar(files, progress, "vocabulary") as bar:
-        for text, ends_document in corpus_pieces(files, text_field, bar):
+    with corpus.bar(progress, "vocabulary") as bar:
+        for text, ends_document in corpus.pieces(text_field, bar):
             chars.update(text)
             documents += ends_document
     if documents > 1:
