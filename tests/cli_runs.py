@@ -36,12 +36,13 @@ def script(name, *args) -> subprocess.CompletedProcess:
 
 def run_main(monkeypatch, capsys, main, *argv, script="train.py"):
     """(exit code, the one line it said) of a script's main run as the script runs it; a progress
-    bar (a training run that got going) may come before the line, nothing else."""
+    bar (a training run that got going, a prepare reading its files) may come before the line, nothing else."""
     monkeypatch.setattr(sys, "argv", [script, *argv])
     with pytest.raises(SystemExit) as exit_info:
         run(main)
     lines = [line for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.strip()]
-    assert lines and not any(re.search(r"\d+/\d+ \[", line) is None for line in lines[:-1]), lines
+    bar = re.compile(r"[\d.]+[kMGT]?/[\d.]+[kMGT]? \[")  # n/total [, also in bytes: 0.00/43.0 [ or 1.2M/3.4G [
+    assert lines and not any(bar.search(line) is None for line in lines[:-1]), lines
     return exit_info.value.code, lines[-1]
 
 

@@ -1,6 +1,7 @@
 """Every case of bad_input.py: one line on stderr, an exit code, no traceback, no folder left behind
 and no folder it was given changed; and the README's table lists every case."""
 
+import gzip
 import json
 import pathlib
 import shutil
@@ -88,6 +89,10 @@ def folders(tmp_path, trained_run, shakespeare_path):
     made["BINARY"] = tmp_path / "prompt.bin"
     made["BINARY"].write_bytes(b"\xff\xfe\xfa")
     made["DISK_FULL"] = tmp_path / "disk-full"
+    made["NO_FIELD"] = tmp_path / "docs.jsonl"
+    made["NO_FIELD"].write_text('{"text": "a document"}\n{"body": "another"}\n')
+    made["TRUNCATED"] = tmp_path / "docs.txt.gz"
+    made["TRUNCATED"].write_bytes(gzip.compress(b"To be, or not to be. " * 2000)[:-100])
     return made
 
 
@@ -103,6 +108,7 @@ def test_bad_input_is_one_line_and_an_exit_code_and_changes_no_folder(
     given = [pathlib.Path(path) for name, path in folders.items() if "{" + name + "}" in " ".join(raw_argv)]
     before = {path: fingerprint(path) for path in given if path.is_dir() and path != folders["DISK_FULL"]}
     exit_code, line = run_main(monkeypatch, capsys, MAINS[script], *argv, script=script)
+    message = message.format_map(folders)  # the file named in the message
     assert exit_code == code and line.startswith(f"{script}: error: ") and message in line, line
     assert not folders["MISSING"].exists()  # a failed start leaves no folder behind
     assert {path: fingerprint(path) for path in before} == before  # and changes no folder it was given

@@ -155,11 +155,16 @@ def metric_losses(out_dir):
 
 
 def test_resume_continues_exactly(tmp_path, shakespeare_path):
+    """The straight run reads its text in memory; the interrupted one, the same text prepared into
+    token files, read window by window from disk: the same batches, so the same run, bitwise."""
     straight = tiny_train_config(tmp_path / "a", shakespeare_path)
     result = train(straight, TINY, progress=False, echo=lambda *_: None)
     assert result.last_losses["val"] < math.log(65) - 0.8  # from ln(65) = 4.17 at init: the loss falls
 
-    first_half = tiny_train_config(tmp_path / "b", shakespeare_path, max_iters=50)
+    Dataset.from_text(shakespeare_path.read_text()).save(tmp_path / "prepared")
+    first_half = tiny_train_config(
+        tmp_path / "b", shakespeare_path, max_iters=50, data_file=None, dataset=str(tmp_path / "prepared")
+    )
     train(first_half, TINY, progress=False, echo=lambda *_: None)
     resumed = train(
         dataclasses.replace(first_half, max_iters=100, init_from="resume"), progress=False, echo=lambda *_: None
