@@ -4,7 +4,6 @@ never the network (the Hub's names are `datasets`'s to resolve, not jaxgpt's).""
 
 import json
 
-import datasets
 import numpy as np
 import pyarrow
 import pyarrow.parquet
@@ -20,10 +19,15 @@ DOCUMENTS = [f"Document {n}: {'to be or not to be ' * n}".strip() for n in range
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
+def datasets(monkeypatch, tmp_path):
+    """The datasets package, offline, with its cache in the test's folder. Imported here, not at the
+    top: the suite's workers all collect this module, and the import costs ~1.5 s of CPU each."""
+    import datasets
+
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-cache")
+    return datasets
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def parquet_dataset(tmp_path):
     return folder
 
 
-def test_a_dataset_by_name_prepares_as_its_rows_would_from_files(tmp_path, parquet_dataset, capsys):
+def test_a_dataset_by_name_prepares_as_its_rows_would_from_files(tmp_path, parquet_dataset, capsys, datasets):
     out = tmp_path / "from-hub"
     argv = ["--hf_dataset", str(parquet_dataset), "--split", "train", "--text_field", "content"]
     assert prepare_main([*argv, "--tokenizer", "char", "--val_fraction", "3", "--out_dir", str(out)]) == 0
