@@ -1,6 +1,7 @@
 """Small helpers shared by the tests: float64 copies and one tolerance rule."""
 
 import functools
+import importlib
 import math
 import pathlib
 
@@ -11,6 +12,18 @@ from jaxgpt.model import reference
 
 # float32 computation against the float64 reference: relative and absolute error bound
 TOL = 2e-5
+
+
+class deferred:
+    """A module imported at its first use, not when a test module is collected: every worker of the
+    suite collects every module, and torch with transformers costs each worker ~3 s of CPU to import.
+    tests/test_ci.py reads `deferred("name")` as an import of `name`."""
+
+    def __init__(self, module_name: str):
+        self._module_name = module_name
+
+    def __getattr__(self, attribute):
+        return getattr(importlib.import_module(self._module_name), attribute)
 
 
 def f64(tree):

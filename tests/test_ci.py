@@ -34,6 +34,8 @@ def imports(path: pathlib.Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "deferred":  # helpers.deferred
+            names.update(arg.value for arg in node.args if isinstance(arg, ast.Constant))
     return names
 
 

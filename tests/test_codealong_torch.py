@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
+from helpers import deferred
 
-from jaxgpt.benchmark.codealong_torch import flax_params, make_model
-from jaxgpt.benchmark.codealong_torch import train as torch_train
 from jaxgpt.study import codealong
+
+torch, codealong_torch = deferred("torch"), deferred("jaxgpt.benchmark.codealong_torch")
 
 SMALL = {  # the stages, shrunk: C = 16, context 6
     name: (None if stage.config is None else dataclasses.replace(stage.config, n_embd=16, block_size=6, dropout=0.0))
@@ -21,9 +21,9 @@ SMALL = {  # the stages, shrunk: C = 16, context 6
 
 
 def twins(config, seed=0):
-    torch_model = make_model(config, seed)
+    torch_model = codealong_torch.make_model(config, seed)
     flax_model = codealong.BigramLanguageModel() if config is None else codealong.GPTLanguageModel(config)
-    return torch_model, flax_model, jax.tree.map(jnp.asarray, flax_params(torch_model))
+    return torch_model, flax_model, jax.tree.map(jnp.asarray, codealong_torch.flax_params(torch_model))
 
 
 @pytest.mark.parametrize("name", list(SMALL))
@@ -47,6 +47,6 @@ def test_same_batches_and_weights_give_the_same_losses_after_adamw_steps(name):
     evaluation = {"val": codealong.get_batches(tokens, 6, 8, steps=2, seed=3)}
     learning_rate = codealong.STAGES[name].learning_rate
     _, losses, scores = codealong.train(flax_model, params, batches, learning_rate, eval_batches=evaluation)
-    torch_losses, torch_scores, _ = torch_train(torch_model, batches, learning_rate, evaluation)
+    torch_losses, torch_scores, _ = codealong_torch.train(torch_model, batches, learning_rate, evaluation)
     assert np.allclose(losses, torch_losses, atol=1e-5)
     assert abs(scores["val"] - torch_scores["val"]) < 1e-5

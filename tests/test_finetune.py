@@ -5,14 +5,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
+from helpers import deferred
 from test_tokenizer import tiny_vocab_dir  # noqa: F401 (a fixture)
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from jaxgpt.cli.prepare import prepare_main
 from jaxgpt.cli.sample import sample_main
 from jaxgpt.cli.train import train_main
 from jaxgpt.data.dataset import Dataset
+
+torch, transformers = deferred("torch"), deferred("transformers")
 
 
 @pytest.fixture
@@ -20,7 +21,9 @@ def tiny_gpt2(tmp_path, tiny_vocab_dir, monkeypatch):  # noqa: F811
     monkeypatch.setenv("JAXGPT_GPT2_VOCAB_DIR", str(tiny_vocab_dir))
     torch.manual_seed(0)
     folder = tmp_path / "tiny-gpt2"
-    GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64, vocab_size=260)).save_pretrained(folder)
+    transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64, vocab_size=260)
+    ).save_pretrained(folder)
     return folder
 
 

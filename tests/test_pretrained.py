@@ -4,20 +4,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
-from helpers import assert_close, f64
+from helpers import assert_close, deferred, f64
 from safetensors.numpy import load_file, save_file
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from jaxgpt import GPT, generate, reference
 from jaxgpt.model.pretrained import PretrainedError, load_gpt2, save_hf, to_hf_state_dict
+
+torch, transformers = deferred("torch"), deferred("transformers")
 
 
 @pytest.fixture(scope="module")
 def hf_folder(tmp_path_factory):
     torch.manual_seed(0)
-    config = GPT2Config(n_layer=3, n_head=3, n_embd=48, n_positions=37, vocab_size=101)
-    model = GPT2LMHeadModel(config).eval()
+    config = transformers.GPT2Config(n_layer=3, n_head=3, n_embd=48, n_positions=37, vocab_size=101)
+    model = transformers.GPT2LMHeadModel(config).eval()
     # GPT-2's own init leaves biases and LayerNorms at 0 and 1: randomise them so every tensor is tested
     with torch.no_grad():
         for name, parameter in model.named_parameters():
@@ -73,7 +73,7 @@ def test_round_trip_through_transformers(tmp_path, hf_folder, loaded):
     config, params = loaded
     state = to_hf_state_dict(params, config)
     np.testing.assert_array_equal(state["transformer.h.2.mlp.c_fc.weight"], params["h_2"]["mlp"]["c_fc"]["kernel"])
-    reopened = GPT2LMHeadModel.from_pretrained(save_hf(params, config, tmp_path / "out")).eval()
+    reopened = transformers.GPT2LMHeadModel.from_pretrained(save_hf(params, config, tmp_path / "out")).eval()
     np.testing.assert_allclose(hf_logits(reopened, TOKENS), hf_logits(hf_model, TOKENS), atol=1e-5)
 
 

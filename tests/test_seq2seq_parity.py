@@ -2,7 +2,7 @@
 padding masked, the Noam schedule, Adam with beta2 0.98, clipping) against the same computation
 in PyTorch, from the same weights, on the same batches of the "reverse" task.
 
-The PyTorch side is built from torch.nn's own post-LN TransformerEncoderLayer and
+The PyTorch side (torch_seq2seq_twin.py) is built from torch.nn's own post-LN TransformerEncoderLayer and
 TransformerDecoderLayer (the 2017 paper's layout), with the paper's embedding scale and
 sinusoidal positions written out, the output tied to the target embedding, and
 F.cross_entropy(ignore_index=pad, label_smoothing=0.1) as the loss."""
@@ -12,9 +12,7 @@ import math
 import jax
 import numpy as np
 import pytest
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+from helpers import deferred
 
 from jaxgpt.model.config import TransformerConfig
 from jaxgpt.model.transformer import Transformer
@@ -26,6 +24,7 @@ from jaxgpt.training.step.optimizer import make_optimizer
 from jaxgpt.training.step.state import init_train_state
 from jaxgpt.training.step.train_step import make_train_step
 
+torch, twins = deferred("torch"), deferred("torch_seq2seq_twin")  # imported at first use
 STEPS, S, B = 50, 8, 4
 PAD, BOS, EOS = 0, 1, 2
 MODEL = TransformerConfig(
@@ -60,73 +59,6 @@ def reverse_batches(seed: int = 0):
     return out
 
 
-def sinusoids(T: int, C: int) -> torch.Tensor:
-    """The paper's PE(pos, 2i) = sin(pos / 10000^(2i/C)), PE(pos, 2i+1) = cos(pos / 10000^(2i/C))."""
-    pe = torch.zeros(T, C)
-    position = torch.arange(T, dtype=torch.float32)[:, None]
-    frequency = 10000.0 ** (-torch.arange(0, C, 2, dtype=torch.float32) / C)
-    pe[:, 0::2], pe[:, 1::2] = torch.sin(position * frequency), torch.cos(position * frequency)
-    return pe
-
-
-class TorchTwin(nn.Module):
-    def __init__(self, c: TransformerConfig):
-        super().__init__()
-        layer = dict(d_model=c.d_model, nhead=c.n_head, dim_feedforward=c.d_ff, dropout=0.0, batch_first=True)
-        self.src_embed = nn.Parameter(torch.zeros(c.src_vocab_size, c.d_model))
-        self.tgt_embed = nn.Parameter(torch.zeros(c.tgt_vocab_size, c.d_model))
-        self.encoder = nn.ModuleList(nn.TransformerEncoderLayer(**layer) for _ in range(c.n_encoder_layer))
-        self.decoder = nn.ModuleList(nn.TransformerDecoderLayer(**layer) for _ in range(c.n_decoder_layer))
-        self.scale = math.sqrt(c.d_model)
-
-    def forward(self, src_BxS, tgt_BxT):
-        T = tgt_BxT.shape[1]
-        pe = sinusoids(max(src_BxS.shape[1], T), self.src_embed.shape[1])
-        src_pad_BxS = src_BxS == PAD
-        x = self.src_embed[src_BxS] * self.scale + pe[: src_BxS.shape[1]]
-        for layer in self.encoder:
-            x = layer(x, src_key_padding_mask=src_pad_BxS)
-        y = self.tgt_embed[tgt_BxT] * self.scale + pe[:T]
-        causal_TxT = nn.Transformer.generate_square_subsequent_mask(T)
-        for layer in self.decoder:
-            y = layer(y, x, tgt_mask=causal_TxT, tgt_is_causal=True, memory_key_padding_mask=src_pad_BxS)
-        return y @ self.tgt_embed.T
-
-
-def load_jaxgpt_params(twin: TorchTwin, params) -> None:
-    """jaxgpt's kernels are [in, out]: torch's weights are their transposes."""
-    t = lambda a: torch.from_numpy(np.array(a, dtype=np.float32))
-    dense = lambda linear, p: (linear.weight.copy_(t(p["kernel"]).T), linear.bias.copy_(t(p["bias"])))
-    norm = lambda ln, p: (ln.weight.copy_(t(p["scale"])), ln.bias.copy_(t(p["bias"])))
-
-    def attention(mha, kernel_CxK, bias_K, proj):
-        mha.in_proj_weight.copy_(t(kernel_CxK).T)
-        mha.in_proj_bias.copy_(t(bias_K))
-        dense(mha.out_proj, proj)
-
-    with torch.no_grad():
-        twin.src_embed.copy_(t(params["src_embed"]["embedding"]))
-        twin.tgt_embed.copy_(t(params["tgt_embed"]["embedding"]))
-        for stack, prefix in ((twin.encoder, "encoder"), (twin.decoder, "decoder")):
-            for i, layer in enumerate(stack):
-                p = params[f"{prefix}_{i}"]
-                attention(
-                    layer.self_attn, p["attn"]["c_attn"]["kernel"], p["attn"]["c_attn"]["bias"], p["attn"]["c_proj"]
-                )
-                dense(layer.linear1, p["mlp"]["c_fc"])
-                dense(layer.linear2, p["mlp"]["c_proj"])
-                norm(layer.norm1, p["ln_1"])
-                if prefix == "encoder":
-                    norm(layer.norm2, p["ln_2"])
-                    continue
-                cross = p["crossattention"]  # q from the decoder, k and v from the memory
-                kernel = np.concatenate([cross["c_q"]["kernel"], cross["c_kv"]["kernel"]], axis=1)
-                bias = np.concatenate([cross["c_q"]["bias"], cross["c_kv"]["bias"]])
-                attention(layer.multihead_attn, kernel, bias, cross["c_proj"])
-                norm(layer.norm2, p["ln_cross_attn"])
-                norm(layer.norm3, p["ln_2"])
-
-
 def noam_lr(it: int, c: TrainConfig) -> float:
     n = it + 1
     return c.learning_rate * math.sqrt(c.warmup_iters) * min(n**-0.5, n * c.warmup_iters**-1.5)
@@ -137,8 +69,8 @@ def trained():
     model, optimizer, mesh = Transformer(MODEL), make_optimizer(RECIPE), data_mesh()
     example = (np.zeros((1, S), np.int32), np.zeros((1, S + 1), np.int32))
     state = shard_state(init_train_state(model, optimizer, RECIPE.seed, example), mesh)
-    twin = TorchTwin(MODEL)
-    load_jaxgpt_params(twin, jax.device_get(state.params))
+    twin = twins.TorchTwin(MODEL, PAD)
+    twins.load_jaxgpt_params(twin, jax.device_get(state.params))
     step = make_train_step(
         seq2seq_loss(model, RECIPE), optimizer, RECIPE, jax.tree.map(lambda a: a.sharding, state), mesh
     )
@@ -153,7 +85,7 @@ def trained():
             group["lr"] = noam_lr(it, RECIPE)
         src, tgt_in, tgt_out = (torch.from_numpy(a[0]).long() for a in batch)
         logits_BxTxV = twin(src, tgt_in)
-        loss = F.cross_entropy(
+        loss = torch.nn.functional.cross_entropy(
             logits_BxTxV.reshape(-1, MODEL.tgt_vocab_size), tgt_out.reshape(-1), ignore_index=PAD, label_smoothing=0.1
         )
         loss.backward()
@@ -173,8 +105,8 @@ def test_every_step_loss_equals_the_pytorch_computation(trained):
 
 def test_the_weights_after_50_steps_equal_the_pytorch_computation(trained):
     _, _, params, twin = trained
-    expected = TorchTwin(MODEL)
-    load_jaxgpt_params(expected, params)
+    expected = twins.TorchTwin(MODEL, PAD)
+    twins.load_jaxgpt_params(expected, params)
     C = MODEL.d_model
     for (name, theirs), (_, ours) in zip(twin.named_parameters(), expected.named_parameters()):
         theirs, ours = theirs.detach().numpy().copy(), ours.detach().numpy().copy()

@@ -7,14 +7,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
-from helpers import randomise
+from helpers import deferred, randomise
 
-from jaxgpt.benchmark.torch_gpt import copy_jaxgpt_params, torch_gpt, torch_optimizer
 from jaxgpt.errors import InputError
 from jaxgpt.model.config import GPTConfig
 from jaxgpt.model.gpt import GPT
 from jaxgpt.training.config import TrainConfig
+
+torch, torch_peer = deferred("torch"), deferred("jaxgpt.benchmark.torch_gpt")
 
 # odd sizes, so a transposed or misplaced tensor cannot pass; exact GELU, as the PyTorch peer has
 MODEL = GPTConfig(vocab_size=37, block_size=11, n_layer=2, n_head=3, n_embd=24, activation="gelu")
@@ -28,14 +28,14 @@ def test_logits_equal_jaxgpt_with_its_params_copied_in(bias):
     # every tensor random (LayerNorm gains and biases too), so each one's copy is tested
     params = randomise(jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"])
     ours_BxTxV = np.asarray(jax.jit(model.apply)({"params": params}, TOKENS_BxT))
-    peer = copy_jaxgpt_params(torch_gpt(config), params).eval()
+    peer = torch_peer.copy_jaxgpt_params(torch_peer.torch_gpt(config), params).eval()
     with torch.no_grad():
         theirs_BxTxV, _ = peer(torch.from_numpy(TOKENS_BxT))
     np.testing.assert_allclose(theirs_BxTxV.numpy(), ours_BxTxV, rtol=1e-5, atol=1e-5)
 
 
 def test_the_forward_with_targets_returns_the_mean_cross_entropy():
-    peer = torch_gpt(MODEL).eval()
+    peer = torch_peer.torch_gpt(MODEL).eval()
     idx_BxT = torch.from_numpy(TOKENS_BxT)
     with torch.no_grad():
         logits_BxTxV, loss = peer(idx_BxT, idx_BxT)
@@ -46,13 +46,13 @@ def test_the_forward_with_targets_returns_the_mean_cross_entropy():
 def test_a_mismatched_config_names_the_tensor():
     params = jax.jit(GPT(MODEL).init)(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"]
     with pytest.raises(InputError, match=r"'transformer.h.0.attn.c_attn.bias' has no place"):
-        copy_jaxgpt_params(torch_gpt(dataclasses.replace(MODEL, bias=False)), params)
+        torch_peer.copy_jaxgpt_params(torch_peer.torch_gpt(dataclasses.replace(MODEL, bias=False)), params)
     with pytest.raises(InputError, match=r"'transformer.wte.weight' is \(37, 24\) in jaxgpt but \(40, 24\)"):
-        copy_jaxgpt_params(torch_gpt(dataclasses.replace(MODEL, vocab_size=40)), params)
+        torch_peer.copy_jaxgpt_params(torch_peer.torch_gpt(dataclasses.replace(MODEL, vocab_size=40)), params)
 
 
 def test_tied_head_and_residual_projections_start_as_nanogpt():
-    peer = torch_gpt(dataclasses.replace(MODEL, n_layer=8, n_embd=96))
+    peer = torch_peer.torch_gpt(dataclasses.replace(MODEL, n_layer=8, n_embd=96))
     assert peer.lm_head.weight is peer.transformer.wte.weight
     # c_proj adds into the residual stream 2 * n_layer times: normal(0.02 / sqrt(16)) = 0.005
     assert peer.transformer.h[0].mlp.c_proj.weight.std().item() == pytest.approx(0.005, rel=0.05)
@@ -61,8 +61,8 @@ def test_tied_head_and_residual_projections_start_as_nanogpt():
 
 @pytest.mark.parametrize("bias", [False, True])
 def test_optimizer_decays_exactly_the_matrices_and_embeddings(bias):
-    peer = torch_gpt(dataclasses.replace(MODEL, bias=bias))
-    optimizer = torch_optimizer(peer, TrainConfig(weight_decay=0.1, learning_rate=1e-3, beta2=0.99), "cpu")
+    peer = torch_peer.torch_gpt(dataclasses.replace(MODEL, bias=bias))
+    optimizer = torch_peer.torch_optimizer(peer, TrainConfig(weight_decay=0.1, learning_rate=1e-3, beta2=0.99), "cpu")
     decay, no_decay = optimizer.param_groups
     names = {id(p): name for name, p in peer.named_parameters()}
     decayed = sorted(names[id(p)] for p in decay["params"])

@@ -7,16 +7,15 @@ then cosine to min_lr), clip_grad_norm_, and gradient accumulation as loss / A s
 micro-batches. Both take the same batches of tiny Shakespeare, in float32 on the CPU, with
 the shakespeare-char-cpu recipe at a smaller width (biases on: GPT-2 has them)."""
 
+from __future__ import annotations  # the annotations name torch and transformers, imported at first use
+
 import dataclasses
 import pathlib
 
 import jax
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
-from helpers import nanogpt_lr
-from transformers import GPT2Config, GPT2LMHeadModel
+from helpers import deferred, nanogpt_lr
 
 from jaxgpt.data.sampler import BatchSampler
 from jaxgpt.model.config import GPTConfig
@@ -30,6 +29,7 @@ from jaxgpt.training.step.optimizer import make_optimizer
 from jaxgpt.training.step.state import init_train_state
 from jaxgpt.training.step.train_step import make_train_step
 
+torch, transformers = deferred("torch"), deferred("transformers")
 STEPS = 200
 MODEL = GPTConfig(
     vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32, bias=True, activation="gelu", dropout=0.0
@@ -63,8 +63,8 @@ def batches(tokens, config: TrainConfig):
     return [sampler.sample(config.gradient_accumulation_steps, config.batch_size) for _ in range(config.max_iters)]
 
 
-def torch_twin(params) -> GPT2LMHeadModel:
-    twin = GPT2LMHeadModel(GPT2Config(**hf_config(MODEL))).float()
+def torch_twin(params) -> transformers.GPT2LMHeadModel:
+    twin = transformers.GPT2LMHeadModel(transformers.GPT2Config(**hf_config(MODEL))).float()
     state = {key: torch.from_numpy(np.array(value)) for key, value in to_hf_state_dict(params, MODEL).items()}
     missing, unexpected = twin.load_state_dict(state, strict=False)
     assert not unexpected and all(key.endswith(".attn.bias") for key in missing), (missing, unexpected)
@@ -84,7 +84,9 @@ def twin_optimizer(twin, config: TrainConfig) -> torch.optim.AdamW:
 
 def twin_loss(twin, x_BxT, y_BxT) -> torch.Tensor:
     logits_BxTxV = twin(torch.from_numpy(x_BxT).long()).logits
-    return F.cross_entropy(logits_BxTxV.reshape(-1, MODEL.vocab_size), torch.from_numpy(y_BxT).long().reshape(-1))
+    return torch.nn.functional.cross_entropy(
+        logits_BxTxV.reshape(-1, MODEL.vocab_size), torch.from_numpy(y_BxT).long().reshape(-1)
+    )
 
 
 def train_both(tokens, config: TrainConfig):
