@@ -88,7 +88,8 @@ class BPETokenizer:
         return self.encoding.n_vocab
 
     def encode(self, text: str) -> np.ndarray:
-        return np.array(self.encoding.encode(text, allowed_special="all"), dtype=np.int32)
+        """text -> token ids (int32), straight into an array (no Python list of ints on the way)."""
+        return self.encoding.encode_to_numpy(text, allowed_special="all").astype(np.int32)
 
     def decode(self, ids) -> str:
         return self.encoding.decode([int(i) for i in np.asarray(ids).reshape(-1)])

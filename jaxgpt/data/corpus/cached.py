@@ -37,9 +37,10 @@ def read_whole(files: list[pathlib.Path]) -> bool:
 def cache_key(files: list[pathlib.Path], tokenizer, text_field: str) -> str:
     """A hash of what the prepared copy depends on; `tokenizer` is "char" (the corpus's own
     characters) or a tokenizer (a checkpoint's, or GPT-2's BPE)."""
+    stats = [path.stat() for path in files]
     described = {
         "version": CACHE_VERSION,
-        "files": [[str(path), path.stat().st_size, path.stat().st_mtime_ns] for path in files],
+        "files": [[str(path), stat.st_size, stat.st_mtime_ns] for path, stat in zip(files, stats)],
         "tokenizer": tokenizer if isinstance(tokenizer, str) else tokenizer.to_dict(),
         "text_field": text_field,
     }

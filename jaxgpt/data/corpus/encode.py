@@ -86,23 +86,18 @@ def encode_in_worker(share: list[Piece]) -> Encoded:
 def encode_share(encoder, dtype, share: list[Piece]) -> Encoded:
     """The share's ids in `dtype`, each piece's after the separator it asks for, and the count of
     ids after each piece that ends a document."""
-    parts, document_ends, count = [], [], 0
+    parts, document_ends, count, separator_S = [], [], 0, None
     for text, separate, ends_document in share:
         if separate:
-            parts.append(separator(encoder))
-            count += len(parts[-1])
-        parts.append(ids_of(encoder, text))
+            separator_S = separator(encoder) if separator_S is None else separator_S  # once, when needed
+            parts.append(separator_S)
+            count += len(separator_S)
+        parts.append(encoder.encode(text))
         count += len(parts[-1])
         if ends_document:
             document_ends.append(count)
     ids_N = np.concatenate(parts, dtype=dtype, casting="unsafe") if parts else np.empty(0, dtype)
     return ids_N, document_ends
-
-
-def ids_of(encoder, text: str) -> np.ndarray:
-    if isinstance(encoder, BPETokenizer):  # tiktoken's ids as an array straight away, not a list of ints
-        return encoder.encoding.encode_to_numpy(text, allowed_special="all")
-    return encoder.encode(text)
 
 
 def separator(encoder) -> np.ndarray:
